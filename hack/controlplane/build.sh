@@ -7,12 +7,12 @@
 #   ${INFERSCALE_CACHE_DIR:-$HOME/.cache/inferscale}/controlplane/<k8s-version>/
 # and the build is skipped when they already exist.
 #
-# envtest conventions are honoured: if KUBEBUILDER_ASSETS names a directory
-# holding the three binaries, or TEST_ASSET_KUBE_APISERVER, TEST_ASSET_ETCD and
-# TEST_ASSET_KUBE_CONTROLLER_MANAGER are all set, nothing is built.
+# envtest conventions are honoured: each binary is taken from
+# TEST_ASSET_KUBE_APISERVER / TEST_ASSET_ETCD / TEST_ASSET_KUBE_CONTROLLER_MANAGER,
+# else from $KUBEBUILDER_ASSETS/<name>; if all three resolve so, nothing is built.
 #
-# The LAST line on stdout is the directory holding the binaries (with
-# TEST_ASSET_* it is the directory of kube-apiserver). Progress goes to stderr.
+# The LAST line on stdout is the directory holding the binaries (when they come
+# from the environment: the directory of kube-apiserver). Progress goes to stderr.
 #
 # Usage: bash hack/controlplane/build.sh [--force]
 #   --force   rebuild even if the cache is populated
@@ -33,7 +33,7 @@ FORCE=0
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; exit 0 ;;
     *) die "unknown argument: $arg" ;;
   esac
 done
@@ -41,22 +41,31 @@ done
 is_exec() { [[ -n "${1:-}" && -f "$1" && -x "$1" ]]; }
 
 # ---- 1. envtest conventions: use pre-provided binaries -----------------------
-if [[ -n "${TEST_ASSET_KUBE_APISERVER:-}${TEST_ASSET_ETCD:-}${TEST_ASSET_KUBE_CONTROLLER_MANAGER:-}" ]]; then
-  for v in TEST_ASSET_KUBE_APISERVER TEST_ASSET_ETCD TEST_ASSET_KUBE_CONTROLLER_MANAGER; do
-    is_exec "${!v:-}" || die "$v is set/partially set but '${!v:-}' is not an executable file (set all three)"
-  done
-  log "using TEST_ASSET_* binaries; nothing to build"
-  dirname "$TEST_ASSET_KUBE_APISERVER"
+# Per binary: TEST_ASSET_<NAME>, else $KUBEBUILDER_ASSETS/<name> (same order as
+# test/support/controlplane.ts). If all three resolve this way, build nothing.
+resolve_env_binary() { # $1 = env var name, $2 = file name
+  local explicit="${!1:-}"
+  if [[ -n "$explicit" ]]; then
+    is_exec "$explicit" || die "$1=$explicit is not an executable file"
+    echo "$explicit"; return 0
+  fi
+  if [[ -n "${KUBEBUILDER_ASSETS:-}" ]] && is_exec "$KUBEBUILDER_ASSETS/$2"; then
+    echo "$KUBEBUILDER_ASSETS/$2"; return 0
+  fi
+  return 1
+}
+for v in TEST_ASSET_KUBE_APISERVER TEST_ASSET_ETCD TEST_ASSET_KUBE_CONTROLLER_MANAGER; do
+  [[ -z "${!v:-}" ]] || is_exec "${!v}" || die "$v=${!v} is not an executable file"
+done
+if env_apiserver="$(resolve_env_binary TEST_ASSET_KUBE_APISERVER kube-apiserver)" \
+   && resolve_env_binary TEST_ASSET_ETCD etcd >/dev/null \
+   && resolve_env_binary TEST_ASSET_KUBE_CONTROLLER_MANAGER kube-controller-manager >/dev/null; then
+  log "using binaries from TEST_ASSET_* / KUBEBUILDER_ASSETS; nothing to build"
+  dirname "$env_apiserver"
   exit 0
 fi
-if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
-  if is_exec "$KUBEBUILDER_ASSETS/kube-apiserver" && is_exec "$KUBEBUILDER_ASSETS/etcd" \
-     && is_exec "$KUBEBUILDER_ASSETS/kube-controller-manager"; then
-    log "using binaries from KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS; nothing to build"
-    echo "$KUBEBUILDER_ASSETS"
-    exit 0
-  fi
-  log "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS lacks kube-apiserver/etcd/kube-controller-manager; building into the cache instead"
+if [[ -n "${KUBEBUILDER_ASSETS:-}${TEST_ASSET_KUBE_APISERVER:-}${TEST_ASSET_ETCD:-}${TEST_ASSET_KUBE_CONTROLLER_MANAGER:-}" ]]; then
+  log "TEST_ASSET_* / KUBEBUILDER_ASSETS do not provide all three binaries; building the rest into the cache"
 fi
 
 # ---- 2. cache --------------------------------------------------------------

@@ -55,6 +55,8 @@ export interface MetricRequest {
   nowMs: number;
   /** Deadline for this read, ms since epoch; reads past it count as failed. */
   deadlineMs: number;
+  /** The PodAutoscaler's scale target: `$target` in a Prometheus query is its name. */
+  target?: ScaleTargetRef;
 }
 
 export interface MetricReading {
