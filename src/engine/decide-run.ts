@@ -40,7 +40,13 @@ export interface DecideLine {
   readyPods: number;
   startingPods: number;
   bounds?: { min: number; max: number; activeSchedule?: string };
-  metrics?: { metric: string; recommendation: number | null; reason: string; partial: boolean; errors: string[] }[];
+  metrics?: {
+    metric: string;
+    recommendation: number | null;
+    reason: string;
+    partial: boolean;
+    errors: string[];
+  }[];
   error?: string;
   [internal: string]: unknown;
 }
@@ -58,7 +64,8 @@ export function parseDecideDocument(text: string, source: string): DecideDocumen
   }
   const times = parsed.data.ticks.map((t) => t.time);
   const back = times.findIndex((t, i) => i > 0 && t < times[i - 1]!);
-  if (back > 0) throw new Error(`${source}: ticks[${back}].time goes backwards (${times[back]} < ${times[back - 1]})`);
+  if (back > 0)
+    throw new Error(`${source}: ticks[${back}].time goes backwards (${times[back]} < ${times[back - 1]})`);
   return parsed.data;
 }
 

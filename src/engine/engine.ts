@@ -125,7 +125,14 @@ export class ScalingEngine {
       ),
     );
     const observations = readings.map((r, i) =>
-      withLastGood(r, scopeOf(pa.metrics[i]!.type), ready, runtime.lastGood[i]!, nowMs, pa.metricTtlSeconds * 1000),
+      withLastGood(
+        r,
+        scopeOf(pa.metrics[i]!.type),
+        ready,
+        runtime.lastGood[i]!,
+        nowMs,
+        pa.metricTtlSeconds * 1000,
+      ),
     );
 
     let decision: Decision;
@@ -161,7 +168,10 @@ export class ScalingEngine {
           'scaled',
         );
       } catch (err) {
-        result.error = { stage: 'write-scale', message: `writing replicas=${decision.desiredReplicas}: ${errText(err)}` };
+        result.error = {
+          stage: 'write-scale',
+          message: `writing replicas=${decision.desiredReplicas}: ${errText(err)}`,
+        };
         log.warn({ err: result.error.message }, 'scale write failed');
       }
     } else {
@@ -201,7 +211,7 @@ export function withLastGood(
   };
   const sample = reading.sample;
   if (scope === 'global') {
-    let value = sample?.value;
+    let value = sample?.scope === 'global' ? sample.value : undefined;
     if (value !== undefined && Number.isFinite(value)) cache.set(GLOBAL, { value, atMs: nowMs });
     else value = fresh(GLOBAL);
     const out: MetricSample | undefined = value === undefined ? undefined : { scope: 'global', value };
@@ -224,7 +234,8 @@ export function withLastGood(
     pods.push({ pod: pod.name, ready: true, value });
   }
   // Forget pods that are gone so the cache does not grow with pod churn.
-  for (const key of cache.keys()) if (key !== GLOBAL && !readyPods.some((p) => p.name === key)) cache.delete(key);
+  for (const key of cache.keys())
+    if (key !== GLOBAL && !readyPods.some((p) => p.name === key)) cache.delete(key);
   // No ready pod with a value means no information (all starting, or every scrape failed): that is
   // unknown demand, not zero demand.
   const known = pods.length - missing;
@@ -246,7 +257,15 @@ function emptyResult(
   readyPods = 0,
   startingPods = 0,
 ): TickResult {
-  return { timeMs: nowMs, currentReplicas: c, desiredReplicas: c, readyPods, startingPods, scaled: false, error };
+  return {
+    timeMs: nowMs,
+    currentReplicas: c,
+    desiredReplicas: c,
+    readyPods,
+    startingPods,
+    scaled: false,
+    error,
+  };
 }
 
 function errText(err: unknown): string {

@@ -174,7 +174,15 @@ export function decide(
 
   const target = recommended ?? c;
   const behaved = applyBehavior(
-    { nowMs, currentReplicas: c, recommendation: target, behavior: pa.behavior },
+    // Shadow mode writes nothing, so it must not record a scale event that never happened.
+    {
+      nowMs,
+      currentReplicas: c,
+      recommendation: target,
+      behavior: pa.behavior,
+      bounds,
+      recordEvent: !pa.dryRun,
+    },
     state.behavior,
   );
   const desired = clamp(behaved.replicas, bounds);
@@ -224,7 +232,10 @@ function combine(
     for (const [k, v] of Object.entries(o.details)) details[outcomes.length > 1 ? `${o.metric}.${k}` : k] = v;
   }
   if (known.length === 0) {
-    const why = outcomes.flatMap((o) => o.errors).slice(0, 3).join('; ');
+    const why = outcomes
+      .flatMap((o) => o.errors)
+      .slice(0, 3)
+      .join('; ');
     return { replicas: undefined, reason: `metrics unavailable, holding${why ? ` (${why})` : ''}`, details };
   }
   let best = known[0]!;

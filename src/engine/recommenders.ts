@@ -37,7 +37,10 @@ function adapt<P, S>(
 const byStrategy: Record<ResolvedPodAutoscaler['strategy'], Recommender | undefined> = {
   KPA: adapt(kpa, (pa) => pa.kpa),
   APA: adapt(apa, (pa) => pa.apa),
-  HPA: adapt(hpa, (pa) => ({ upTolerance: pa.behavior.scaleUp.tolerance, downTolerance: pa.behavior.scaleDown.tolerance })),
+  HPA: adapt(hpa, (pa) => ({
+    upTolerance: pa.behavior.scaleUp.tolerance,
+    downTolerance: pa.behavior.scaleDown.tolerance,
+  })),
   OPTIMIZER: undefined,
 };
 
