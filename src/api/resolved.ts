@@ -42,6 +42,7 @@ export type ScalingPolicy = z.infer<typeof ScalingPolicySchema>;
 export const ScalingRulesSchema = z.object({
   stabilizationWindowSeconds: z.number().int().min(0).max(3600),
   selectPolicy: z.enum(['Max', 'Min', 'Disabled']),
+  /** Empty: no rate limit in this direction (AIBrix KPA/APA objects, whose rates live in the algorithm). */
   policies: z.array(ScalingPolicySchema),
   /** Fractional tolerance (0.1 = 10 %) for this direction. */
   tolerance: z.number().min(0).max(1),
@@ -123,5 +124,13 @@ export const ResolvedPodAutoscalerSchema = z.object({
   metricTtlSeconds: z.number().int().min(0),
   /** Decide and report, never write (shadow mode). */
   dryRun: z.boolean(),
+  /** StormService role to scale (`subTargetSelector.roleName`); absent: the whole target. */
+  roleName: z.string().min(1).optional(),
+  /** StormService targets only: `storm-service-mode` annotation ("replica"; anything else is pool). */
+  stormServiceMode: z.enum(['pool', 'replica']).optional(),
+  /** OPTIMIZER strategy only. */
+  optimizer: z
+    .object({ modelGroup: z.string().optional(), profiles: z.array(z.string()).optional() })
+    .optional(),
 });
 export type ResolvedPodAutoscaler = z.infer<typeof ResolvedPodAutoscalerSchema>;

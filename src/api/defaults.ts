@@ -1,0 +1,57 @@
+/** API groups, defaults and limits shared by the schemas, the validator and the resolver. */
+
+export const AIBRIX_GROUP = 'autoscaling.aibrix.ai';
+export const INFERSCALE_GROUP = 'autoscaling.inferscale.dev';
+export const VERSION = 'v1alpha1';
+export const AIBRIX_API_VERSION = `${AIBRIX_GROUP}/${VERSION}` as const;
+export const INFERSCALE_API_VERSION = `${INFERSCALE_GROUP}/${VERSION}` as const;
+export type ApiGroup = typeof AIBRIX_GROUP | typeof INFERSCALE_GROUP;
+
+/** Every default applied by `resolvePodAutoscaler`, in one place (documented in docs/api.md). */
+export const DEFAULTS = {
+  minReplicas: 1,
+  /** AIBrix `metrics/client.go:28-29`. */
+  observeWindowSeconds: 180,
+  panicWindowSeconds: 60,
+  /** AIBrix `context.go:106-118`. */
+  maxScaleUpRate: 2,
+  maxScaleDownRate: 2,
+  tolerance: 0.1,
+  panicThreshold: 2,
+  activationScale: 1,
+  scaleUpCooldownSeconds: 0,
+  scaleDownCooldownSeconds: 300,
+  protocol: 'http',
+  path: '/metrics',
+  timezone: 'UTC',
+  metricTtlSeconds: 30,
+  /** Knative's is 30 s; a model server takes minutes to come back, so we wait longer. */
+  scaleToZeroGracePeriodSeconds: 300,
+  fallbackAfterSeconds: 120,
+  /** Kubernetes HPA v2 defaults (`pkg/apis/autoscaling/v2/defaults.go`). */
+  behavior: {
+    scaleUp: {
+      stabilizationWindowSeconds: 0,
+      selectPolicy: 'Max',
+      policies: [
+        { type: 'Pods', value: 4, periodSeconds: 15 },
+        { type: 'Percent', value: 100, periodSeconds: 15 },
+      ],
+      tolerance: 0.1,
+    },
+    scaleDown: {
+      stabilizationWindowSeconds: 300,
+      selectPolicy: 'Max',
+      policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
+      tolerance: 0.1,
+    },
+  },
+} as const;
+
+export const MAX_WINDOW_SECONDS = 3600;
+/** AIBrix's CRD bound and controller constant. */
+export const AIBRIX_MAX_SCALING_HISTORY = 5;
+export const INFERSCALE_MAX_SCALING_HISTORY = 10;
+/** Bounds that keep the CRD's CEL rules within the apiserver's cost budget. */
+export const MAX_METRICS_SOURCES = 16;
+export const MAX_SCHEDULES = 32;
