@@ -137,8 +137,9 @@ export function formulate(problem: Problem, how: FormulateOptions = {}): Formula
     model.rows.push({ name: `capacity_${g}`, lower: -Infinity, upper: 0, indices, values });
   });
   if (how.costLowerBound !== undefined && Number.isFinite(how.costLowerBound)) {
-    // Slightly below the bound so round-off in the relaxation cannot cut off the optimum.
-    const lower = how.costLowerBound - 1e-7 * Math.max(1, Math.abs(how.costLowerBound));
+    // Below the bound by more than the solver's absolute gap (HiGHS: 1e-6) and round-off, so an
+    // optimum the relaxation's reported value slightly overstates cannot be cut off.
+    const lower = how.costLowerBound - 1e-5 - 1e-7 * Math.abs(how.costLowerBound);
     model.rows.push({
       name: 'cost_lower_bound',
       lower,
@@ -156,7 +157,8 @@ export function decode(formulation: Formulation, values: readonly number[]): All
     const v = values[col] ?? NaN;
     if (!formulation.model.integer[col]) return v;
     const r = Math.round(v);
-    return Math.abs(v - r) <= 1e-6 ? r : v;
+    // `+ 0` turns the solver's -0 into 0.
+    return Math.abs(v - r) <= 1e-6 ? r + 0 : v;
   };
   return {
     slices: formulation.xCol.map((row) => row.map((col) => (col < 0 ? 0 : read(col)))),

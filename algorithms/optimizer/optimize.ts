@@ -7,7 +7,14 @@
  * quietly falls back to minimum replicas.
  */
 import { allocationCost, allocationLoads, checkAllocation } from './check.js';
-import { decode, formulate, type Allocation, type Formulation, type MilpSolution, type MilpSolver } from './milp.js';
+import {
+  decode,
+  formulate,
+  type Allocation,
+  type Formulation,
+  type MilpSolution,
+  type MilpSolver,
+} from './milp.js';
 import {
   buildProblem,
   OptimizeOptionsSchema,
@@ -76,7 +83,14 @@ export type OptimizeResult =
     };
 
 export function optimize(input: OptimizeInput, solver: MilpSolver): OptimizeResult {
-  const options = OptimizeOptionsSchema.parse(input.options ?? {});
+  const parsed = OptimizeOptionsSchema.safeParse(input.options ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join('.') || 'options'}: ${i.message}`)
+      .join('; ');
+    throw new Error(`invalid optimizer options: ${issues}`);
+  }
+  const options = parsed.data;
   if (input.load.kind === 'no-data') return { kind: 'no-data', message: input.load.message };
   const built = buildProblem({
     model: input.model,
@@ -116,7 +130,9 @@ export function optimize(input: OptimizeInput, solver: MilpSolver): OptimizeResu
     return failure;
   }
   if (!solved.proven) {
-    notes.push(`solve budget of ${options.timeLimitSeconds} s reached: plan is feasible but not proven cheapest`);
+    notes.push(
+      `solve budget of ${options.timeLimitSeconds} s reached: plan is feasible but not proven cheapest`,
+    );
   }
   return {
     kind: 'plan',
@@ -128,7 +144,12 @@ export function optimize(input: OptimizeInput, solver: MilpSolver): OptimizeResu
 
 type SolveFailure =
   | { kind: 'infeasible' }
-  | { kind: 'solver-failed'; reason: 'time-limit' | 'error' | 'check-failed'; message: string; violations?: string[] };
+  | {
+      kind: 'solver-failed';
+      reason: 'time-limit' | 'error' | 'check-failed';
+      message: string;
+      violations?: string[];
+    };
 
 type Solved =
   | { kind: 'solved'; allocation: Allocation; proven: boolean; gap: number | null; runTimeSeconds: number }
@@ -158,16 +179,22 @@ function solve(problem: Problem, solver: MilpSolver): Solved {
   if (problem.options.sliceFactor === 'continuous') return accept(problem, relaxed, first, spent);
   if (first.status === 'infeasible') return { kind: 'failed', failure: { kind: 'infeasible' } };
   let lowerBound: number | undefined;
-  if (first.status === 'optimal' && first.values !== undefined && first.objective !== undefined) {
-    if (problem.options.mipRelGap === 0) lowerBound = first.objective;
+  const haveCandidate =
+    (first.status === 'optimal' || first.status === 'feasible') && first.values !== undefined;
+  if (haveCandidate && first.values !== undefined) {
+    const proven = first.status === 'optimal';
+    if (proven && mipRelGap === 0 && first.objective !== undefined) lowerBound = first.objective;
     const bound = decode(relaxed, first.values);
     if (bound.units.every(Number.isInteger)) {
       const fixed = formulate(problem, { fixedUnits: bound.units });
       const second = run(fixed, 0.5);
       if (second.status === 'optimal' || second.status === 'feasible') {
         const outcome = accept(problem, fixed, second, spent);
-        // Any sliced plan costs at least the relaxation's optimum, so this one is optimal.
-        if (outcome.kind === 'solved') return { ...outcome, proven: true, gap: first.gap ?? null };
+        // Any sliced plan costs at least the relaxation's optimum, so when that optimum was
+        // proven this plan is optimal too.
+        if (outcome.kind === 'solved') {
+          return { ...outcome, proven, gap: proven ? (first.gap ?? null) : null };
+        }
       }
     }
   }
@@ -194,7 +221,11 @@ function accept(problem: Problem, formulation: Formulation, solution: MilpSoluti
     case 'error':
       return {
         kind: 'failed',
-        failure: { kind: 'solver-failed', reason: 'error', message: `solver error: ${solution.detail ?? 'unknown'}` },
+        failure: {
+          kind: 'solver-failed',
+          reason: 'error',
+          message: `solver error: ${solution.detail ?? 'unknown'}`,
+        },
       };
     case 'optimal':
     case 'feasible':
@@ -213,7 +244,10 @@ function accept(problem: Problem, formulation: Formulation, solution: MilpSoluti
   const allocation = decode(formulation, solution.values);
   const violations = checkAllocation(problem, allocation);
   const cost = allocationCost(problem, allocation);
-  if (solution.objective !== undefined && Math.abs(solution.objective - cost) > 1e-6 * Math.max(1, Math.abs(cost))) {
+  if (
+    solution.objective !== undefined &&
+    Math.abs(solution.objective - cost) > 1e-6 * Math.max(1, Math.abs(cost))
+  ) {
     violations.push(`solver objective ${solution.objective} differs from the plan's cost ${cost}`);
   }
   if (violations.length > 0) {
@@ -251,7 +285,7 @@ function toPlan(
     const load = loads[g] ?? 0;
     return {
       gpu: gpu.name,
-      replicas: Math.ceil(units / F - 1e-9),
+      replicas: Math.max(0, Math.ceil(units / F - 1e-9)),
       units,
       costPerHour: (gpu.costPerHour * units) / F,
       load,

@@ -19,7 +19,7 @@ import {
 } from '../../../algorithms/optimizer/workload.js';
 import { loadHighsSolver } from '../../optimizer/highs.js';
 import { readProfiles } from '../../optimizer/profiles.js';
-import { readRequestLog } from '../../optimizer/trace-input.js';
+import { readTrace } from '../../../simulator/traces/readers.js';
 import { loadFromWorkloadFile, readWorkloadFile } from '../../optimizer/workload-file.js';
 
 export interface OptimizeCliOptions {
@@ -70,9 +70,11 @@ export async function runOptimize(opts: OptimizeCliOptions): Promise<OptimizeRun
   const useMelangeWorkload = doc.melange !== undefined && !opts.trace && !opts.workload && !opts.cell;
   const grid = useMelangeWorkload && doc.melange ? melangeGrid(doc.melange) : unionGrid(profiles);
   let load = await buildLoad(opts, grid, useMelangeWorkload ? doc.melange : undefined);
-  if (load.kind === 'ok' && opts.rate !== undefined) {
+  if (load.kind === 'ok' && opts.rate !== undefined && !opts.cell?.length) {
     if (!(load.workload.totalRps > 0)) {
-      throw new Error('--rate rescales the workload shape, but the workload has no requests to take a shape from');
+      throw new Error(
+        '--rate rescales the workload shape, but the workload has no requests to take a shape from',
+      );
     }
     load = {
       ...load,
@@ -81,7 +83,10 @@ export async function runOptimize(opts: OptimizeCliOptions): Promise<OptimizeRun
     };
   }
 
-  const sliceFactor = parseSliceFactor(opts.sliceFactor, useMelangeWorkload ? doc.melange?.slice_factor : undefined);
+  const sliceFactor = parseSliceFactor(
+    opts.sliceFactor,
+    useMelangeWorkload ? doc.melange?.slice_factor : undefined,
+  );
   const options: OptimizeOptionsInput = {
     sliceFactor,
     headroom: opts.headroom,
@@ -94,10 +99,13 @@ export async function runOptimize(opts: OptimizeCliOptions): Promise<OptimizeRun
   const result = optimize({ model, gpus, load, options }, highs.solver);
   const alternatives =
     opts.compare && result.kind === 'plan' && gpus.length > 1
-      ? gpus.map((g) => ({ gpu: g.name, result: optimize({ model, gpus: [g], load, options }, highs.solver) }))
+      ? gpus.map((g) => ({
+          gpu: g.name,
+          result: optimize({ model, gpus: [g], load, options }, highs.solver),
+        }))
       : [];
 
-  const currency = currencyOf(profiles, prices.size > 0);
+  const currency = currencyOf(profiles, prices);
   const exitCode = result.kind === 'plan' ? 0 : 2;
   if (opts.json) {
     const json = {
@@ -106,18 +114,32 @@ export async function runOptimize(opts: OptimizeCliOptions): Promise<OptimizeRun
       result,
       alternatives: alternatives.map((a) =>
         a.result.kind === 'plan'
-          ? { gpu: a.gpu, kind: 'plan', costPerHour: a.result.plan.costPerHour, replicas: a.result.plan.gpus[0]?.replicas }
+          ? {
+              gpu: a.gpu,
+              kind: 'plan',
+              costPerHour: a.result.plan.costPerHour,
+              replicas: a.result.plan.gpus[0]?.replicas,
+            }
           : { gpu: a.gpu, kind: a.result.kind, message: a.result.message },
       ),
-      workload: load.kind === 'ok' ? { totalRps: load.workload.totalRps, clampedRps: load.workload.clampedRps } : null,
+      workload:
+        load.kind === 'ok'
+          ? { totalRps: load.workload.totalRps, clampedRps: load.workload.clampedRps }
+          : null,
       solver: { name: 'highs', version: highs.version, initMs: round(highs.initMs, 1) },
     };
     return { exitCode, output: JSON.stringify(json, null, 2) + '\n' };
   }
-  return { exitCode, output: renderTable(model ?? 'unknown', currency, result, alternatives, opts.unitsPerReplica) };
+  return {
+    exitCode,
+    output: renderTable(model ?? 'unknown', currency, result, alternatives, opts),
+  };
 }
 
-function parseSliceFactor(flag: string | undefined, fromConfig: number | undefined): OptimizeOptionsInput['sliceFactor'] {
+function parseSliceFactor(
+  flag: string | undefined,
+  fromConfig: number | undefined,
+): OptimizeOptionsInput['sliceFactor'] {
   if (flag === undefined) return fromConfig ?? 4;
   if (flag === 'continuous') return 'continuous';
   const n = Number(flag);
@@ -143,7 +165,9 @@ function selectProfiles(all: readonly Profile[], opts: OptimizeCliOptions): Prof
     const known = new Set(profiles.map((p) => p.gpu));
     const unknown = opts.gpus.filter((g) => !known.has(g));
     if (unknown.length > 0) {
-      throw new Error(`--gpus names ${unknown.join(', ')}, which have no profile; known: ${[...known].join(', ')}`);
+      throw new Error(
+        `--gpus names ${unknown.join(', ')}, which have no profile; known: ${[...known].join(', ')}`,
+      );
     }
     profiles = profiles.filter((p) => wanted.has(p.gpu));
   }
@@ -156,16 +180,28 @@ function selectProfiles(all: readonly Profile[], opts: OptimizeCliOptions): Prof
 }
 
 /** `A100=3` pairs; `whole` requires non-negative integers. */
-function pairs(list: string[] | undefined, flag: string, names: readonly string[], whole: boolean): Map<string, number> {
+function pairs(
+  list: string[] | undefined,
+  flag: string,
+  names: readonly string[],
+  whole: boolean,
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const item of list ?? []) {
     const eq = item.lastIndexOf('=');
     const name = item.slice(0, eq);
     const value = Number(item.slice(eq + 1));
-    if (eq <= 0 || item.slice(eq + 1).trim() === '' || !Number.isFinite(value) || value < 0 || (whole && !Number.isInteger(value))) {
+    if (
+      eq <= 0 ||
+      item.slice(eq + 1).trim() === '' ||
+      !Number.isFinite(value) ||
+      value < 0 ||
+      (whole && !Number.isInteger(value))
+    ) {
       throw new Error(`--${flag} ${item}: expected GPU=${whole ? 'a whole number' : 'a number'} ≥ 0`);
     }
-    if (!names.includes(name)) throw new Error(`--${flag} ${item}: no profile for GPU type ${name} (known: ${names.join(', ')})`);
+    if (!names.includes(name))
+      throw new Error(`--${flag} ${item}: no profile for GPU type ${name} (known: ${names.join(', ')})`);
     out.set(name, value);
   }
   return out;
@@ -182,11 +218,14 @@ async function buildLoad(
   grid: Grid,
   melange: { workload_distribution: number[][]; total_request_rate: number } | undefined,
 ): Promise<LoadEstimate> {
-  const sources = [opts.trace, opts.workload, opts.cell?.length ? 'cell' : undefined].filter((s) => s !== undefined);
+  const sources = [opts.trace, opts.workload, opts.cell?.length ? 'cell' : undefined].filter(
+    (s) => s !== undefined,
+  );
   if (sources.length > 1) throw new Error('give one workload: --trace, --workload or --cell');
   if (opts.trace !== undefined) {
-    const log = await readRequestLog(opts.trace);
-    const window: RateWindow = opts.window !== undefined ? { kind: 'peak', seconds: opts.window } : { kind: 'mean' };
+    const log = readTrace(opts.trace);
+    const window: RateWindow =
+      opts.window !== undefined ? { kind: 'peak', seconds: opts.window } : { kind: 'mean' };
     const load = workloadFromRequests(log.requests, grid, { rounding: opts.rounding, window });
     if (load.kind === 'ok') {
       load.notes.unshift(`${log.requests.length} requests read from ${opts.trace} (${log.format} format)`);
@@ -201,19 +240,22 @@ async function buildLoad(
     const cells = opts.cell.map((c) => {
       const parts = c.split(':').map(Number);
       if (parts.length < 2 || parts.length > 3 || parts.some((v) => !Number.isFinite(v) || v <= 0)) {
-        throw new Error(`--cell ${c}: expected INPUT:OUTPUT[:WEIGHT] with positive numbers, e.g. 1024:128:0.7`);
+        throw new Error(
+          `--cell ${c}: expected INPUT:OUTPUT[:WEIGHT] with positive numbers, e.g. 1024:128:0.7`,
+        );
       }
       return { input: parts[0] as number, output: parts[1] as number, weight: parts[2] ?? 1 };
     });
     return workloadFromDistribution(cells, opts.rate, grid, opts.rounding);
   }
-  if (melange !== undefined) return workloadFromMatrix(melange.workload_distribution, melange.total_request_rate, grid);
+  if (melange !== undefined)
+    return workloadFromMatrix(melange.workload_distribution, melange.total_request_rate, grid);
   throw new Error('no workload: give --trace FILE, --workload FILE, or --cell IN:OUT --rate RPS');
 }
 
-function currencyOf(profiles: readonly Profile[], overridden: boolean): string {
-  const set = new Set(profiles.map((p) => p.currency));
-  if (overridden) set.add('USD');
+/** `--price` is in USD; a profile's own price is in its currency. */
+function currencyOf(profiles: readonly Profile[], prices: ReadonlyMap<string, number>): string {
+  const set = new Set(profiles.map((p) => (prices.has(p.gpu) ? 'USD' : p.currency)));
   return set.size === 1 ? ([...set][0] as string) : 'mixed units';
 }
 
@@ -229,7 +271,13 @@ function fmt(v: number, digits = 2): string {
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
   return rows
-    .map((r) => '  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  '))
+    .map(
+      (r) =>
+        '  ' +
+        r
+          .map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0)))
+          .join('  '),
+    )
     .join('\n');
 }
 
@@ -238,27 +286,47 @@ function renderTable(
   currency: string,
   result: OptimizeResult,
   alternatives: Array<{ gpu: string; result: OptimizeResult }>,
-  unitsPerReplica: number,
+  opts: Pick<OptimizeCliOptions, 'unitsPerReplica' | 'headroom'>,
 ): string {
+  const unitsPerReplica = opts.unitsPerReplica;
   const lines: string[] = [];
   if (result.kind !== 'plan') {
     lines.push(`No plan for ${model}: ${result.kind}${'reason' in result ? ` (${result.reason})` : ''}`);
     lines.push(`  ${result.message}`);
     if (result.kind === 'infeasible' && result.buckets) {
-      lines.push(table([['input', 'output', 'req/s'], ...result.buckets.map((b) => [`${b.input}`, `${b.output}`, fmt(b.rps, 3)])]));
+      lines.push(
+        table([
+          ['input', 'output', 'req/s'],
+          ...result.buckets.map((b) => [`${b.input}`, `${b.output}`, fmt(b.rps, 3)]),
+        ]),
+      );
     }
-    if (result.kind === 'solver-failed' && result.violations) lines.push(...result.violations.map((v) => `  - ${v}`));
+    if (result.kind === 'solver-failed' && result.violations)
+      lines.push(...result.violations.map((v) => `  - ${v}`));
     return lines.join('\n') + '\n';
   }
   const plan: Plan = result.plan;
   const unit = currency === 'USD' ? '$' : '';
   const suffix = currency === 'USD' ? '' : ` ${currency}`;
   lines.push(
-    `Cheapest GPU mix for ${model} at ${fmt(plan.totalRps, 3)} req/s: ${unit}${fmt(plan.costPerHour, 4)}${suffix} per hour` +
-      (plan.proven ? ' (proven optimal)' : ' (best found, not proven optimal)'),
+    `Cheapest GPU mix for ${model} at ${fmt(plan.totalRps, 3)} req/s` +
+      (opts.headroom > 0 ? ` + ${fmt(opts.headroom * 100, 0)}% headroom` : '') +
+      `: ${unit}${fmt(plan.costPerHour, 4)}${suffix} per hour` +
+      (plan.proven ? ' (proven optimal' : ' (best found, not proven optimal') +
+      (plan.solverRunTimeSeconds !== null
+        ? `, solved in ${fmt(plan.solverRunTimeSeconds * 1000, 1)} ms)`
+        : ')'),
   );
   lines.push('');
-  const header = ['GPU', 'replicas', ...(unitsPerReplica > 1 ? ['units'] : []), 'cost/h', 'load', 'util', 'bounds'];
+  const header = [
+    'GPU',
+    'replicas',
+    ...(unitsPerReplica > 1 ? ['units'] : []),
+    'cost/h',
+    'load',
+    'util',
+    'bounds',
+  ];
   lines.push(
     table([
       header,
@@ -307,7 +375,10 @@ function renderTable(
       ]),
     );
   }
-  const notes = [...result.notes, ...(result.unprofiled.length ? [`unprofiled: ${result.unprofiled.join(', ')}`] : [])];
+  const notes = [
+    ...result.notes,
+    ...(result.unprofiled.length ? [`unprofiled: ${result.unprofiled.join(', ')}`] : []),
+  ];
   if (notes.length > 0) {
     lines.push('');
     lines.push('Notes:');
@@ -318,6 +389,15 @@ function renderTable(
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
+function wholeNumber(flag: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`${flag} ${value}: expected a whole number ≥ ${min}`);
+    return n;
+  };
+}
+
 function positiveNumber(flag: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -327,25 +407,48 @@ function positiveNumber(flag: string) {
 }
 
 export const command = new Command('optimize')
-  .description('Cheapest GPU mix that serves a workload within the profiles\' SLO (capacity planning)')
-  .option('-p, --profiles <path...>', 'profile files or directories (inferscale, AIBrix or Mélange config format)', [
-    'config/profiles',
-  ])
+  .description("Cheapest GPU mix that serves a workload within the profiles' SLO (capacity planning)")
+  .option(
+    '-p, --profiles <path...>',
+    'profile files or directories (inferscale, AIBrix or Mélange config format)',
+    ['config/profiles'],
+  )
   .option('-m, --model <name>', 'model to plan for (also names the model of AIBrix/Mélange files)')
-  .option('--trace <file>', 'request log: inferscale JSONL {"t"(s),"input","output"}, AIBrix/Mooncake JSONL, Azure CSV')
-  .option('--window <seconds>', 'with --trace: size for the busiest window of this length (default: mean rate)', positiveNumber('--window'))
-  .option('--workload <file>', 'workload file: {totalRps, cells:[{input,output,weight}]} or {windowSeconds, pods:[…]} (JSON/YAML)')
+  .option(
+    '--trace <file>',
+    'request log: inferscale JSONL {"t"(s),"input","output"}, AIBrix/Mooncake JSONL, Azure CSV',
+  )
+  .option(
+    '--window <seconds>',
+    'with --trace: size for the busiest window of this length (default: mean rate)',
+    positiveNumber('--window'),
+  )
+  .option(
+    '--workload <file>',
+    'workload file: {totalRps, cells:[{input,output,weight}]} or {windowSeconds, pods:[…]} (JSON/YAML)',
+  )
   .option('--cell <in:out[:weight]>', 'a workload cell (repeatable); needs --rate', collect)
-  .option('--rate <rps>', 'total request rate (rescales --trace/--workload, required with --cell)', positiveNumber('--rate'))
+  .option(
+    '--rate <rps>',
+    'total request rate (rescales --trace/--workload, required with --cell)',
+    positiveNumber('--rate'),
+  )
   .option('--gpus <names...>', 'only consider these GPU types')
-  .option('--price <gpu=usd>', 'override a GPU type\'s price per replica-hour (repeatable)', collect)
+  .option('--price <gpu=usd>', "override a GPU type's price per replica-hour (repeatable)", collect)
   .option('--min <gpu=n>', 'minimum replicas of a GPU type (repeatable)', collect)
   .option('--max <gpu=n>', 'maximum replicas of a GPU type (repeatable)', collect)
   .option('--available <gpu=n>', 'GPUs of a type that can be had (repeatable)', collect)
   .option('--headroom <fraction>', 'plan for rate × (1 + headroom)', positiveNumber('--headroom'), 0)
-  .option('--slice-factor <n|continuous>', 'slices per bucket (default 4, or the Mélange config\'s)')
-  .option('--units-per-replica <n>', 'capacity units per replica (AIBrix plans in 100ths)', positiveNumber('--units-per-replica'), 1)
-  .addOption(new Option('--rounding <mode>', 'length → bucket rule').choices(['nearest', 'up']).default('nearest'))
+  .option('--slice-factor <n|continuous>', "slices per bucket (default 4, or the Mélange config's)")
+  .option(
+    '--units-per-replica <n>',
+    'capacity units per replica (AIBrix plans in 100ths)',
+    wholeNumber('--units-per-replica', 1),
+    1,
+  )
+  .addOption(
+    new Option('--rounding <mode>', 'length → bucket rule').choices(['nearest', 'up']).default('nearest'),
+  )
   .option('--time-limit <seconds>', 'solver time budget', positiveNumber('--time-limit'), 10)
   .option('--no-compare', 'skip the single-GPU-type alternatives')
   .option('--json', 'print the typed result as JSON', false)
