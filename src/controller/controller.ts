@@ -1,0 +1,821 @@
+/**
+ * The PodAutoscaler controller: watches PodAutoscalers (ours, and AIBrix's with `aibrixCompat`),
+ * resolves each one, and runs the ScalingEngine on it every period through the Kubernetes
+ * adapters. Only the lease holder acts; a standby keeps its caches warm and takes over within one
+ * lease duration, rebuilding its stabilisation memory from status (see rebuild.ts).
+ *
+ * Per PodAutoscaler tick:
+ *   resolve → invalid: ValidSpec=False + a Warning event, nothing else (never a crash)
+ *           → conflict (another, older PodAutoscaler owns the same target): condition, no writes
+ *           → engine.tick (read /scale, list pods from the informer, read metrics, decide, write)
+ *   → status (merge-patch of /status, only when something significant changed or every
+ *     `statusRefreshMs`), Events, Prometheus series.
+ *
+ * Status writes do not re-trigger a tick: only a change of generation, annotations or deletion
+ * does (AIBrix re-reconciles on its own status writes, so its scaling compounds, W-11).
+ */
+import type * as k8s from '@kubernetes/client-node';
+import type { Clock, MetricSource, ScaleTarget } from '../engine/seams.js';
+import { ScalingEngine, type TickResult } from '../engine/engine.js';
+import { initialPipelineState } from '../engine/pipeline.js';
+import type { ResolvedPodAutoscaler } from '../api/resolved.js';
+import { resolvePodAutoscaler, formatIssues } from '../api/resolve.js';
+import { AIBRIX_GROUP, INFERSCALE_GROUP, VERSION } from '../api/defaults.js';
+import type { InferscaleStatus } from '../api/schema.js';
+import type { Logger } from '../observability/log.js';
+import { forPodAutoscaler, silentLogger } from '../observability/log.js';
+import {
+  apiErrorCode,
+  errorMessage,
+  loadKubeConfig,
+  makeClients,
+  mergePatch,
+  rawRequest,
+  type KubeClients,
+} from '../k8s/client.js';
+import { Informer } from '../k8s/informer.js';
+import { KubePodSource } from '../k8s/pod-source.js';
+import { KubeScaleTarget } from '../k8s/scale-target.js';
+import { LeaderElector, kubeLeaseClient, defaultIdentity } from '../k8s/leader.js';
+import { KubeEventRecorder, type EventSink, type InvolvedObject } from '../k8s/events.js';
+import { TickScheduler } from './scheduler.js';
+import { ConflictRegistry, targetKey } from './conflicts.js';
+import {
+  computeStatus,
+  shapeForGroup,
+  significantlyDifferent,
+  type NativeHpaStatus,
+  type TickOutcome,
+} from './status.js';
+import { buildHpa, hpaName, ownedBy, specDiffers } from './native-hpa.js';
+import { behaviorStateFromStatus } from './rebuild.js';
+import { AutoscalerMetrics } from './metrics.js';
+import { InferscaleMetrics } from '../observability/metrics.js';
+import { recordTickMetrics, tickEvents } from './report.js';
+
+export const PLURAL = 'podautoscalers';
+
+/** A PodAutoscaler as the apiserver returns it (plain JSON). */
+export interface PodAutoscalerObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    annotations?: Record<string, string>;
+  };
+  spec?: unknown;
+  status?: InferscaleStatus;
+}
+
+export interface LeaderElectionOptions {
+  /** Namespace of the Lease (the controller's own namespace). */
+  namespace: string;
+  /** Lease name. Default `inferscale-controller`. */
+  name?: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface ControllerOptions {
+  /** A loaded KubeConfig, or where to load one from. */
+  kubeConfig?: k8s.KubeConfig;
+  kubeconfig?: string;
+  context?: string;
+  inCluster?: boolean;
+  /** Watch PodAutoscalers and pods in this namespace only. Default: all namespaces. */
+  namespace?: string;
+  /** Also serve autoscaling.aibrix.ai/v1alpha1 PodAutoscalers. */
+  aibrixCompat?: boolean;
+  /** Tick period per PodAutoscaler. Default 15 s. */
+  periodMs?: number;
+  /** Shadow mode for every PodAutoscaler: decide, report, never write replicas. */
+  dryRun?: boolean;
+  /** Lease-based leader election; `false` runs as the only instance. */
+  leaderElection: LeaderElectionOptions | false;
+  /** How replicas are written (see scale-target.ts). Default `update`. */
+  scaleWriteMode?: 'update' | 'patch';
+  /** Reads the PodAutoscalers' metrics (the src/metrics dispatcher in production). */
+  metrics: MetricSource & { forget?(owner: { namespace: string; name: string }): void };
+  /** Replaces the /scale adapter (tests wrap it to inject faults). */
+  scaleTarget?: ScaleTarget;
+  log?: Logger;
+  /** Where the Prometheus series go (the health server serves its registry). Default: a new one. */
+  metricsRegistry?: InferscaleMetrics;
+  /** Rewrite an unchanged status at least this often (fresh lastDecision/currentMetrics). Default 60 s. */
+  statusRefreshMs?: number;
+  /** PodAutoscalers ticking at once. Default 8. */
+  concurrency?: number;
+  /** Server-side label selector for the pod informer. */
+  podLabelSelector?: string;
+  /** Record Kubernetes Events. Default true. */
+  events?: boolean;
+  clock?: Clock;
+  /** Informer tuning (tests shorten these). */
+  informer?: {
+    relistIntervalMs?: number;
+    watchdogMs?: number;
+    backoff?: { initialMs?: number; maxMs?: number };
+  };
+  /** How long start waits for caches before giving up. Default 60 s. */
+  syncTimeoutMs?: number;
+  /**
+   * `in-process` (default): the HPA strategy runs in the engine like KPA and APA. `native`: it is
+   * carried out by a generated autoscaling/v2 HorizontalPodAutoscaler owned by the PodAutoscaler.
+   */
+  hpaMode?: 'in-process' | 'native';
+}
+
+export interface ControllerHandle {
+  readonly identity: string;
+  isLeader(): boolean;
+  /** Caches synced: ready to serve. */
+  ready(): boolean;
+  /** Runs one tick of one PodAutoscaler now (leader only); for tests and debugging. */
+  reconcileNow(namespace: string, name: string, group?: string): Promise<void>;
+  readonly engine: ScalingEngine;
+  readonly metrics: AutoscalerMetrics;
+  stop(): Promise<void>;
+}
+
+const realClock: Clock = { now: () => Date.now() };
+
+export async function startController(o: ControllerOptions): Promise<ControllerHandle> {
+  const c = new Controller(o);
+  await c.start();
+  return c;
+}
+
+interface Memory {
+  uid: string | undefined;
+  /** Generation + annotations seen last; a change re-triggers a tick. */
+  specKey: string;
+  /** Status we last wrote (fresher than the cache right after a write). */
+  status?: InferscaleStatus;
+  statusWrittenMs?: number;
+  /** Last outcome, to send transition events once (invalid, conflict). */
+  lastProblem?: string;
+  warningsKey?: string;
+  /** uid|generation|mode for which we checked that no stale generated HPA is left. */
+  hpaCleanKey?: string;
+}
+
+class NotLeaderError extends Error {
+  constructor() {
+    super('not the leader: writes are disabled on a standby');
+  }
+}
+
+export class Controller implements ControllerHandle {
+  readonly identity: string;
+  readonly engine: ScalingEngine;
+  readonly metrics: AutoscalerMetrics;
+  private readonly log: Logger;
+  private readonly clients: KubeClients;
+  private readonly clock: Clock;
+  private readonly groups: string[];
+  private readonly paInformers = new Map<string, Informer<PodAutoscalerObject, PodAutoscalerObject>>();
+  private readonly pods: KubePodSource;
+  private readonly scheduler: TickScheduler;
+  private readonly conflicts = new ConflictRegistry();
+  private readonly memory = new Map<string, Memory>();
+  private readonly events: EventSink | undefined;
+  private readonly elector: LeaderElector | undefined;
+  private readonly statusRefreshMs: number;
+  private leading = false;
+  private stopped = false;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.log = (o.log ?? silentLogger()).child({ component: 'controller' });
+    this.clock = o.clock ?? realClock;
+    const kc =
+      o.kubeConfig ??
+      loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context, inCluster: o.inCluster });
+    this.clients = makeClients(kc);
+    this.identity = o.leaderElection ? (o.leaderElection.identity ?? defaultIdentity()) : defaultIdentity();
+    this.metrics = new AutoscalerMetrics(
+      o.metricsRegistry ?? new InferscaleMetrics({ defaultMetrics: false }),
+    );
+    this.statusRefreshMs = o.statusRefreshMs ?? 60_000;
+    this.groups = o.aibrixCompat ? [INFERSCALE_GROUP, AIBRIX_GROUP] : [INFERSCALE_GROUP];
+
+    this.pods = new KubePodSource({
+      kc,
+      core: this.clients.core,
+      namespace: o.namespace,
+      labelSelector: o.podLabelSelector,
+      log: this.log,
+      informer: o.informer,
+    });
+    const scale =
+      o.scaleTarget ??
+      new KubeScaleTarget({ clients: this.clients, log: this.log, writeMode: o.scaleWriteMode });
+    // Only the leader writes: a tick that was already running when leadership was lost cannot.
+    const guardedScale: ScaleTarget = {
+      get: (ns, ref) => scale.get(ns, ref),
+      set: (ns, ref, replicas) =>
+        this.leading ? scale.set(ns, ref, replicas) : Promise.reject(new NotLeaderError()),
+    };
+    this.engine = new ScalingEngine({
+      clock: this.clock,
+      pods: this.pods,
+      metrics: o.metrics,
+      scale: guardedScale,
+      log: this.log,
+    });
+    this.scheduler = new TickScheduler({
+      periodMs: o.periodMs ?? 15_000,
+      concurrency: o.concurrency,
+      run: (key) => this.reconcile(key),
+      log: this.log,
+    });
+    if (o.events !== false) {
+      this.events = new KubeEventRecorder(
+        this.clients.core,
+        'inferscale-controller',
+        this.identity,
+        this.log,
+      );
+    }
+    for (const group of this.groups) this.paInformers.set(group, this.makePaInformer(group));
+    if (o.leaderElection) {
+      const le = o.leaderElection;
+      this.elector = new LeaderElector({
+        leases: kubeLeaseClient(this.clients.coordination),
+        namespace: le.namespace,
+        name: le.name ?? 'inferscale-controller',
+        identity: this.identity,
+        leaseDurationMs: le.leaseDurationMs,
+        renewDeadlineMs: le.renewDeadlineMs,
+        retryPeriodMs: le.retryPeriodMs,
+        log: this.log,
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: (reason) => this.stopLeading(reason),
+      });
+    }
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  ready(): boolean {
+    return [...this.paInformers.values()].every((i) => i.hasSynced) && this.pods.informer.hasSynced;
+  }
+
+  async start(): Promise<void> {
+    await this.preflight();
+    this.pods.start();
+    for (const inf of this.paInformers.values()) inf.start();
+    const timeout = this.o.syncTimeoutMs ?? 60_000;
+    try {
+      await Promise.all([
+        this.pods.informer.waitForSync(timeout),
+        ...[...this.paInformers.values()].map((i) => i.waitForSync(timeout)),
+      ]);
+    } catch (err) {
+      await this.stop();
+      throw new Error(`controller could not start: ${errorMessage(err)}`, { cause: err });
+    }
+    this.log.info(
+      {
+        identity: this.identity,
+        groups: this.groups,
+        namespace: this.o.namespace ?? '(all)',
+        dryRun: !!this.o.dryRun,
+      },
+      'caches synced',
+    );
+    if (this.elector) this.elector.start();
+    else this.startLeading();
+  }
+
+  /** Fails fast, with the fix, when a served group's CRD is not installed (instead of a sync timeout). */
+  private async preflight(): Promise<void> {
+    for (const group of this.groups) {
+      let status: number;
+      try {
+        status = (await rawRequest(this.clients.kc, 'GET', `/apis/${group}/${VERSION}`)).status;
+      } catch {
+        continue; // unreachable apiserver: the informers retry and the sync timeout reports it
+      }
+      if (status === 404) {
+        const hint =
+          group === INFERSCALE_GROUP
+            ? 'install it with `kubectl apply -k config/crd`'
+            : "install AIBrix's CRD, or run without --aibrix-compat";
+        throw new Error(`the apiserver does not serve ${group}/${VERSION} (no PodAutoscaler CRD): ${hint}`);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    // Step down first (no more writes), then release the lease, then close the watches.
+    if (this.elector) await this.elector.stop();
+    else await this.stopLeading('shutting down');
+    await this.scheduler.stop();
+    await Promise.all([this.pods.stop(), ...[...this.paInformers.values()].map((i) => i.stop())]);
+    this.log.info('controller stopped');
+  }
+
+  private startLeading(): void {
+    if (this.stopped) return;
+    this.leading = true;
+    this.metrics.leader.set(1);
+    // Memory of an earlier term may be outdated after another leader's: start from status, which
+    // the last leader kept current (decision state is rebuilt from it at each first tick).
+    for (const [key, m] of this.memory) {
+      delete m.status;
+      delete m.statusWrittenMs;
+      delete m.lastProblem;
+      const { namespace, name } = parseKey(key);
+      this.engine.forget(namespace, name);
+    }
+    this.log.info({ podAutoscalers: this.scheduler.keys().length }, 'leading: ticking PodAutoscalers');
+    this.scheduler.resume();
+  }
+
+  private async stopLeading(reason: string): Promise<void> {
+    const was = this.leading;
+    this.leading = false;
+    this.metrics.leader.set(0);
+    await this.scheduler.pause();
+    if (was) this.log.warn({ reason }, 'not leading: ticks paused');
+  }
+
+  async reconcileNow(namespace: string, name: string, group = INFERSCALE_GROUP): Promise<void> {
+    await this.reconcile(keyOf(group, namespace, name));
+  }
+
+  private makePaInformer(group: string): Informer<PodAutoscalerObject, PodAutoscalerObject> {
+    const ns = this.o.namespace;
+    const custom = this.clients.custom;
+    const inf = new Informer<PodAutoscalerObject, PodAutoscalerObject>({
+      name: `${PLURAL}.${group}`,
+      kc: this.clients.kc,
+      path: ns
+        ? `/apis/${group}/${VERSION}/namespaces/${encodeURIComponent(ns)}/${PLURAL}`
+        : `/apis/${group}/${VERSION}/${PLURAL}`,
+      list: async () =>
+        (ns
+          ? await custom.listNamespacedCustomObject({
+              group,
+              version: VERSION,
+              namespace: ns,
+              plural: PLURAL,
+            })
+          : await custom.listClusterCustomObject({ group, version: VERSION, plural: PLURAL })) as {
+          items: PodAutoscalerObject[];
+          metadata?: { resourceVersion?: string };
+        },
+      transform: (raw) => raw,
+      log: this.log,
+      ...this.o.informer,
+    });
+    const onUpsert = (obj: PodAutoscalerObject) => {
+      const key = keyOf(group, obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+      const specKey = `${obj.metadata?.uid}|${obj.metadata?.generation}|${JSON.stringify(obj.metadata?.annotations ?? {})}|${obj.metadata?.deletionTimestamp ?? ''}`;
+      const mem = this.memory.get(key);
+      if (!mem || mem.uid !== obj.metadata?.uid) {
+        this.memory.set(key, { uid: obj.metadata?.uid, specKey });
+        if (mem) this.forget(key, obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''); // re-created
+        this.scheduler.add(key);
+        this.scheduler.trigger(key);
+      } else if (mem.specKey !== specKey) {
+        mem.specKey = specKey;
+        this.scheduler.trigger(key);
+      }
+      this.updateCounts();
+    };
+    inf.on('add', onUpsert);
+    inf.on('update', onUpsert);
+    inf.on('delete', (obj) => {
+      const ns2 = obj.metadata?.namespace ?? '';
+      const name = obj.metadata?.name ?? '';
+      const key = keyOf(group, ns2, name);
+      this.scheduler.remove(key);
+      this.memory.delete(key);
+      this.forget(key, ns2, name);
+      this.log.info({ namespace: ns2, name, group }, 'PodAutoscaler deleted; state dropped');
+      this.updateCounts();
+    });
+    return inf;
+  }
+
+  /** Drops every piece of state of a PodAutoscaler (AIBrix leaks it, W-19). */
+  private forget(key: string, namespace: string, name: string): void {
+    const target = this.conflicts.targetOf(key);
+    this.conflicts.release(key);
+    this.engine.forget(namespace, name);
+    this.metrics.forget(namespace, name);
+    this.o.metrics.forget?.({ namespace, name });
+    if (target) for (const other of this.conflicts.claimants(target)) this.scheduler.trigger(other);
+  }
+
+  private updateCounts(): void {
+    let known = 0;
+    for (const inf of this.paInformers.values()) known += inf.size;
+    let invalid = 0;
+    let conflict = 0;
+    for (const m of this.memory.values()) {
+      if (m.lastProblem?.startsWith('invalid:')) invalid++;
+      else if (m.lastProblem?.startsWith('conflict:')) conflict++;
+    }
+    this.metrics.podAutoscalers.set({ state: 'known' }, known);
+    this.metrics.podAutoscalers.set({ state: 'invalid' }, invalid);
+    this.metrics.podAutoscalers.set({ state: 'conflict' }, conflict);
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    const { group, namespace, name } = parseKey(key);
+    const raw = this.paInformers.get(group)?.get(namespace, name);
+    if (!raw) {
+      this.scheduler.remove(key);
+      return;
+    }
+    if (!this.leading || this.stopped) return;
+    const log = forPodAutoscaler(this.log, namespace, name);
+    const mem = this.memory.get(key) ?? { uid: raw.metadata?.uid, specKey: '' };
+    this.memory.set(key, mem);
+    const involved: InvolvedObject = {
+      apiVersion: raw.apiVersion ?? `${group}/${VERSION}`,
+      kind: 'PodAutoscaler',
+      namespace,
+      name,
+      ...(raw.metadata?.uid ? { uid: raw.metadata.uid } : {}),
+    };
+    const nowMs = this.clock.now();
+    const prev = mem.status ?? raw.status;
+    const generation = raw.metadata?.generation;
+
+    if (raw.metadata?.deletionTimestamp) return; // being deleted: leave it alone
+
+    const resolved = resolvePodAutoscaler(raw);
+    if (!resolved.ok) {
+      const target = this.conflicts.targetOf(key);
+      this.conflicts.release(key);
+      if (target) for (const other of this.conflicts.claimants(target)) this.scheduler.trigger(other);
+      this.engine.forget(namespace, name);
+      const problem = `invalid:${formatIssues(resolved.issues)}`;
+      if (mem.lastProblem !== problem) {
+        log.warn({ issues: resolved.issues }, 'invalid PodAutoscaler; not scaling');
+        await this.event(
+          involved,
+          'Warning',
+          'InvalidSpec',
+          formatIssues(resolved.issues).replace(/\n/g, '; '),
+        );
+        mem.lastProblem = problem;
+        this.updateCounts();
+      }
+      await this.writeStatus(
+        key,
+        raw,
+        group,
+        { kind: 'invalid', issues: resolved.issues },
+        prev,
+        generation,
+        nowMs,
+        log,
+      );
+      await this.cleanupHpa(key, raw, involved, 'invalid', log);
+      return;
+    }
+    const pa = resolved.value;
+    const warningsKey = formatIssues(resolved.warnings, 'warning');
+    if (warningsKey && mem.warningsKey !== warningsKey) {
+      log.warn({ warnings: resolved.warnings }, 'PodAutoscaler accepted with warnings');
+      mem.warningsKey = warningsKey;
+    }
+
+    // Conflicts: the oldest PodAutoscaler on a target owns it; a name clash across the two groups
+    // is a conflict too (the engine keys its state by namespace/name).
+    const tk = targetKey(namespace, pa.scaleTargetRef);
+    const oldTarget = this.conflicts.targetOf(key);
+    this.conflicts.claim(key, tk, Date.parse(raw.metadata?.creationTimestamp ?? '') || 0);
+    if (oldTarget && oldTarget !== tk)
+      for (const other of this.conflicts.claimants(oldTarget)) this.scheduler.trigger(other);
+    let owner = this.conflicts.ownerOf(tk);
+    if (group === AIBRIX_GROUP && this.paInformers.get(INFERSCALE_GROUP)?.get(namespace, name)) {
+      owner = keyOf(INFERSCALE_GROUP, namespace, name);
+    }
+    if (owner !== undefined && owner !== key) {
+      const ownerName = parseKey(owner);
+      const ownerText = `${ownerName.namespace}/${ownerName.name} (${ownerName.group})`;
+      const problem = `conflict:${owner}`;
+      if (mem.lastProblem !== problem) {
+        log.warn(
+          { target: tk, owner: ownerText },
+          'scale target owned by another PodAutoscaler; not scaling',
+        );
+        await this.event(
+          involved,
+          'Warning',
+          'MultiPodAutoscalerConflict',
+          `Scaling target ${tk} is already controlled by PodAutoscaler ${ownerText}; this one does not write it`,
+        );
+        mem.lastProblem = problem;
+        this.updateCounts();
+      }
+      this.engine.forget(namespace, name);
+      await this.writeStatus(
+        key,
+        raw,
+        group,
+        { kind: 'conflict', owner: ownerText, targetKey: tk },
+        prev,
+        generation,
+        nowMs,
+        log,
+      );
+      await this.cleanupHpa(key, raw, involved, 'conflict', log);
+      return;
+    }
+    if (mem.lastProblem !== undefined) {
+      mem.lastProblem = undefined;
+      this.updateCounts();
+    }
+
+    if (this.o.hpaMode === 'native' && pa.strategy === 'HPA') {
+      await this.reconcileNativeHpa(key, raw, group, pa, involved, prev, generation, nowMs, log);
+      return;
+    }
+    await this.cleanupHpa(key, raw, involved, 'in-process', log);
+
+    const dryRun = pa.dryRun || !!this.o.dryRun;
+    const effective: ResolvedPodAutoscaler = dryRun === pa.dryRun ? pa : { ...pa, dryRun };
+    this.restoreState(effective, raw.status, nowMs, log);
+
+    const started = Date.now();
+    const result = await this.engine.tick(effective);
+    recordTickMetrics(this.metrics, namespace, name, result, Date.now() - started, dryRun);
+    for (const e of tickEvents(result, dryRun)) await this.event(involved, e.type, e.reason, e.message);
+    const extra = this.stabilizationDetails(effective, nowMs);
+    const withExtra: TickResult =
+      result.decision && extra
+        ? { ...result, decision: { ...result.decision, details: { ...result.decision.details, ...extra } } }
+        : result;
+    await this.writeStatus(
+      key,
+      raw,
+      group,
+      { kind: 'tick', pa: effective, result: withExtra, dryRun },
+      prev,
+      generation,
+      nowMs,
+      log,
+    );
+  }
+
+  /**
+   * Deletes the HPA generated for this PodAutoscaler when it no longer wants one (another strategy,
+   * invalid, in conflict, or in-process mode): AIBrix leaves it scaling the target (W-17). Checked
+   * once per uid, generation and outcome, so it costs one GET per spec change, not per tick.
+   */
+  private async cleanupHpa(
+    key: string,
+    raw: PodAutoscalerObject,
+    involved: InvolvedObject,
+    why: string,
+    log: Logger,
+  ): Promise<void> {
+    const mem = this.memory.get(key);
+    const uid = raw.metadata?.uid;
+    if (!mem || !uid) return;
+    const checkKey = `${uid}|${raw.metadata?.generation}|${why}`;
+    if (mem.hpaCleanKey === checkKey) return;
+    const { namespace, name } = parseKey(key);
+    const hpa = hpaName(name);
+    try {
+      const live = await this.clients.autoscaling.readNamespacedHorizontalPodAutoscaler({
+        name: hpa,
+        namespace,
+      });
+      if (ownedBy(live, uid) && this.leading) {
+        await this.clients.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name: hpa, namespace });
+        log.info({ hpa, why }, 'deleted the generated HorizontalPodAutoscaler');
+        await this.event(involved, 'Normal', 'DeletedHPA', `Deleted HorizontalPodAutoscaler ${hpa}: ${why}`);
+      }
+      mem.hpaCleanKey = checkKey;
+    } catch (err) {
+      const code = apiErrorCode(err);
+      if (code === 404) mem.hpaCleanKey = checkKey;
+      else if (code === 403) {
+        mem.hpaCleanKey = checkKey; // no HPA rights: native mode was never used with this role
+        log.debug(
+          { err: errorMessage(err) },
+          'cannot read HorizontalPodAutoscalers; skipping the leftover check',
+        );
+      } else log.warn({ hpa, err: errorMessage(err) }, 'checking for a leftover generated HPA failed');
+    }
+  }
+
+  /** Native mode: keep `<pa>-hpa` equal to what the PodAutoscaler says, and mirror its status. */
+  private async reconcileNativeHpa(
+    key: string,
+    raw: PodAutoscalerObject,
+    group: string,
+    pa: ResolvedPodAutoscaler,
+    involved: InvolvedObject,
+    prev: InferscaleStatus | undefined,
+    generation: number | undefined,
+    nowMs: number,
+    log: Logger,
+  ): Promise<void> {
+    const { namespace, name } = parseKey(key);
+    const api = this.clients.autoscaling;
+    const uid = raw.metadata?.uid ?? '';
+    const built = buildHpa(pa, { apiVersion: raw.apiVersion ?? `${group}/${VERSION}`, name, uid });
+    const mem = this.memory.get(key);
+    if (!built.ok) {
+      const issues = [{ path: 'spec', reason: 'UnsupportedInNativeMode', message: built.reason }];
+      if (mem && mem.lastProblem !== `invalid:${built.reason}`) {
+        mem.lastProblem = `invalid:${built.reason}`;
+        await this.event(involved, 'Warning', 'InvalidSpec', built.reason);
+      }
+      await this.writeStatus(key, raw, group, { kind: 'invalid', issues }, prev, generation, nowMs, log);
+      await this.cleanupHpa(key, raw, involved, 'cannot be expressed as a native HPA', log);
+      return;
+    }
+    const want = built.hpa;
+    const hpa = want.metadata!.name!;
+    let live: k8s.V2HorizontalPodAutoscaler | undefined;
+    try {
+      live = await api.readNamespacedHorizontalPodAutoscaler({ name: hpa, namespace });
+    } catch (err) {
+      if (apiErrorCode(err) !== 404) {
+        log.warn({ hpa, err: errorMessage(err) }, 'reading the generated HPA failed');
+        return;
+      }
+    }
+    try {
+      if (!live) {
+        live = await api.createNamespacedHorizontalPodAutoscaler({ namespace, body: want });
+        log.info({ hpa }, 'created HorizontalPodAutoscaler');
+        await this.event(involved, 'Normal', 'CreatedHPA', `Created HorizontalPodAutoscaler ${hpa}`);
+      } else if (!ownedBy(live, uid)) {
+        await this.writeStatus(
+          key,
+          raw,
+          group,
+          {
+            kind: 'conflict',
+            owner: `HorizontalPodAutoscaler ${namespace}/${hpa} (not generated for this PodAutoscaler)`,
+            targetKey: hpa,
+          },
+          prev,
+          generation,
+          nowMs,
+          log,
+        );
+        return;
+      } else if (specDiffers(live, want)) {
+        live = await api.replaceNamespacedHorizontalPodAutoscaler({
+          name: hpa,
+          namespace,
+          body: { ...want, metadata: { ...want.metadata, resourceVersion: live.metadata?.resourceVersion } },
+        });
+        log.info({ hpa }, 'updated HorizontalPodAutoscaler');
+      }
+    } catch (err) {
+      log.warn({ hpa, err: errorMessage(err) }, 'writing the generated HPA failed');
+      await this.event(
+        involved,
+        'Warning',
+        'FailedUpdateHPA',
+        `HorizontalPodAutoscaler ${hpa}: ${errorMessage(err)}`,
+      );
+      return;
+    }
+    if (mem) mem.hpaCleanKey = undefined;
+    const st = live.status;
+    const toIso = (t: unknown) =>
+      t instanceof Date ? t.toISOString() : typeof t === 'string' ? t : undefined;
+    const hpaStatus: NativeHpaStatus = {
+      name: hpa,
+      ...(st?.desiredReplicas !== undefined ? { desiredReplicas: st.desiredReplicas } : {}),
+      ...(st?.currentReplicas !== undefined ? { currentReplicas: st.currentReplicas } : {}),
+      ...(toIso(st?.lastScaleTime) ? { lastScaleTime: toIso(st?.lastScaleTime) } : {}),
+      conditions: (st?.conditions ?? []).map((c) => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message,
+      })),
+    };
+    if (st?.desiredReplicas !== undefined) {
+      this.metrics.shared.recordDecision(
+        { namespace, name },
+        st.desiredReplicas,
+        st.currentReplicas ?? 0,
+        'NativeHPA',
+        false,
+      );
+    }
+    await this.writeStatus(key, raw, group, { kind: 'native', hpa: hpaStatus }, prev, generation, nowMs, log);
+  }
+
+  /** A new leader (or a restarted one) seeds the engine from what status recorded. */
+  private restoreState(
+    pa: ResolvedPodAutoscaler,
+    status: InferscaleStatus | undefined,
+    nowMs: number,
+    log: Logger,
+  ): void {
+    if (this.engine.exportState(pa.namespace, pa.name) !== undefined) return;
+    const behavior = behaviorStateFromStatus(status, pa.behavior, nowMs);
+    if (!behavior) return;
+    try {
+      this.engine.importState(pa, { ...initialPipelineState(pa), behavior });
+      log.info(
+        {
+          recommendations: behavior.recommendations.length,
+          scaleEvents: behavior.scaleUpEvents.length + behavior.scaleDownEvents.length,
+        },
+        'restored stabilisation state from status',
+      );
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'could not restore decision state from status; starting fresh');
+    }
+  }
+
+  /**
+   * The stabilisation window's extremes after this tick, persisted in lastDecision.details so that
+   * the next leader can rebuild them (rebuild.ts).
+   */
+  private stabilizationDetails(pa: ResolvedPodAutoscaler, nowMs: number): Record<string, number> | undefined {
+    const recs = this.engine.exportState(pa.namespace, pa.name)?.behavior?.recommendations;
+    if (!recs || recs.length === 0) return undefined;
+    const upMs = pa.behavior.scaleUp.stabilizationWindowSeconds * 1000;
+    const downMs = pa.behavior.scaleDown.stabilizationWindowSeconds * 1000;
+    const inUp = recs.filter((r) => nowMs - r.atMs <= upMs).map((r) => r.replicas);
+    const inDown = recs.filter((r) => nowMs - r.atMs <= downMs).map((r) => r.replicas);
+    const out: Record<string, number> = {};
+    if (inUp.length) out.upRecommendation = Math.min(...inUp);
+    if (inDown.length) out.downRecommendation = Math.max(...inDown);
+    return out;
+  }
+
+  private async writeStatus(
+    key: string,
+    raw: PodAutoscalerObject,
+    group: string,
+    outcome: TickOutcome,
+    prev: InferscaleStatus | undefined,
+    generation: number | undefined,
+    nowMs: number,
+    log: Logger,
+  ): Promise<void> {
+    const mem = this.memory.get(key);
+    const next = shapeForGroup(group, computeStatus({ group, generation, nowMs, prev, outcome }));
+    // Refresh a tick's status now and then (lastDecision, currentMetrics move every tick); an
+    // invalid or conflicting PodAutoscaler's status only changes with its problem.
+    const due =
+      outcome.kind === 'tick' &&
+      (mem?.statusWrittenMs === undefined || nowMs - mem.statusWrittenMs >= this.statusRefreshMs);
+    if (!due && !significantlyDifferent(shapeForGroup(group, prev ?? {}), next)) return;
+    if (!this.leading) return;
+    const { namespace, name } = parseKey(key);
+    try {
+      await this.clients.custom.patchNamespacedCustomObjectStatus(
+        { group, version: VERSION, namespace, plural: PLURAL, name, body: { status: next } },
+        mergePatch,
+      );
+      if (mem && mem.uid === raw.metadata?.uid) {
+        mem.status = next;
+        mem.statusWrittenMs = nowMs;
+      }
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'status write failed');
+    }
+  }
+
+  private async event(
+    obj: InvolvedObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    if (!this.events || !this.leading) return;
+    await this.events.record(obj, type, reason, message);
+  }
+}
+
+function keyOf(group: string, namespace: string, name: string): string {
+  return `${group}|${namespace}/${name}`;
+}
+
+function parseKey(key: string): { group: string; namespace: string; name: string } {
+  const bar = key.indexOf('|');
+  const slash = key.indexOf('/', bar + 1);
+  return { group: key.slice(0, bar), namespace: key.slice(bar + 1, slash), name: key.slice(slash + 1) };
+}

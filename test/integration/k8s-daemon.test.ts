@@ -1,0 +1,145 @@
+/**
+ * `inferscale daemon` in-process against a real kube-apiserver: targets from a file, scaling through
+ * /scale, a bad edit that keeps the last good configuration, and a good edit picked up by the file
+ * watcher.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { controlPlaneSkipReason, startControlPlane, type ControlPlane } from '../support/controlplane.js';
+import { makeClients, mergePatch, type KubeClients } from '../../src/k8s/client.js';
+import { startDaemon, type DaemonHandle } from '../../src/daemon/daemon.js';
+import { TableMetricSource } from '../../src/engine/memory.js';
+
+const skipReason = await controlPlaneSkipReason();
+if (skipReason) console.warn(`[k8s-daemon.test] SKIPPED: ${skipReason}`);
+
+const NS = 'daemon';
+
+const target = (name: string, deployment: string, maxReplicas = 6) => `
+apiVersion: autoscaling.inferscale.dev/v1alpha1
+kind: PodAutoscaler
+metadata: {name: ${name}}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: ${deployment}}
+  maxReplicas: ${maxReplicas}
+  scalingStrategy: HPA
+  metricsSources:
+    - {metricSourceType: pod, port: 8000, targetMetric: gpu_cache_usage_perc, targetValue: '0.5'}
+`;
+
+describe.skipIf(skipReason !== undefined)('daemon on a real apiserver', () => {
+  let cp: ControlPlane;
+  let c: KubeClients;
+  let kc: k8s.KubeConfig;
+  let dir: string;
+  let daemon: DaemonHandle | undefined;
+  const metrics = new TableMetricSource();
+
+  const replicas = async (name: string) =>
+    (await c.apps.readNamespacedDeployment({ name, namespace: NS })).spec?.replicas;
+
+  async function workload(name: string, value: number) {
+    await c.apps.createNamespacedDeployment({
+      namespace: NS,
+      body: {
+        metadata: { name },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
+          },
+        },
+      },
+    });
+    const pod = `${name}-0`;
+    await c.core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: pod, labels: { app: name } },
+        spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
+      },
+    });
+    await c.core.patchNamespacedPodStatus(
+      {
+        name: pod,
+        namespace: NS,
+        body: {
+          status: { phase: 'Running', podIP: '10.4.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
+        },
+      },
+      mergePatch,
+    );
+    metrics.podValues.set(pod, { gpu_cache_usage_perc: value });
+  }
+
+  beforeAll(async () => {
+    cp = await startControlPlane({ controllerManager: false });
+    kc = new k8s.KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
+    c = makeClients(kc);
+    await c.core.createNamespace({ body: { metadata: { name: NS } } });
+    await c.core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } });
+    await workload('alpha', 0.9);
+    await workload('beta', 0.9);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'inferscale-daemon-'));
+  }, 180_000);
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await cp?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('scales from a file, keeps the last good config on a bad edit, picks up a good one', async () => {
+    const file = path.join(dir, 'targets.yaml');
+    await writeFile(file, target('alpha', 'alpha'));
+    daemon = await startDaemon({
+      kubeConfig: kc,
+      configPath: file,
+      defaultNamespace: NS,
+      metrics,
+      periodMs: 500,
+      watch: { debounceMs: 50, pollMs: 200 },
+    });
+    // 1 pod at 0.9 against 0.5 → 2.
+    await vi.waitFor(async () => expect(await replicas('alpha')).toBe(2), { timeout: 15_000, interval: 200 });
+    const events = await c.core.listNamespacedEvent({
+      namespace: NS,
+      fieldSelector: 'involvedObject.name=alpha,involvedObject.kind=Deployment',
+    });
+    expect(
+      events.items.some(
+        (e) => e.reason === 'SuccessfulRescale' && e.message?.includes('[PodAutoscaler daemon/alpha]'),
+      ),
+    ).toBe(true);
+
+    // A broken edit: rejected, the running configuration stays.
+    await writeFile(file, `${target('alpha', 'alpha')}---\n${target('beta', 'beta', 0)}`);
+    await vi.waitFor(
+      async () =>
+        expect(
+          await daemon!.metrics.registry.getSingleMetricAsString('inferscale_config_reloads_total'),
+        ).toMatch(/result="error"} 1/),
+      { timeout: 10_000 },
+    );
+    expect(daemon.podAutoscalers().map((p) => p.name)).toEqual(['alpha']);
+    const r = await daemon.reload();
+    expect(r.ok).toBe(false);
+    expect(r.errors[0]).toMatch(/document 2 \(daemon\/beta\): spec\.maxReplicas/);
+
+    // Fixed: beta is added and scaled.
+    await writeFile(file, `${target('alpha', 'alpha')}---\n${target('beta', 'beta')}`);
+    await vi.waitFor(() => expect(daemon!.podAutoscalers().map((p) => p.name)).toEqual(['alpha', 'beta']), {
+      timeout: 10_000,
+    });
+    await vi.waitFor(async () => expect(await replicas('beta')).toBe(2), { timeout: 15_000, interval: 200 });
+    expect(await daemon.metrics.registry.getSingleMetricAsString('inferscale_desired_replicas')).toMatch(
+      /inferscale_desired_replicas\{namespace="daemon",name="beta"\} 2/,
+    );
+  }, 60_000);
+});
