@@ -559,10 +559,22 @@ export class Controller implements ControllerHandle {
     const result = await this.engine.tick(effective);
     recordTickMetrics(this.metrics, namespace, name, result, Date.now() - started, dryRun);
     for (const e of tickEvents(result, dryRun)) await this.event(involved, e.type, e.reason, e.message);
-    const extra = this.stabilizationDetails(effective, nowMs);
+    // The stabilisation window's extremes go into lastDecision.details so that the next leader
+    // can rebuild them (rebuild.ts).
+    const b = result.decision?.behavior;
     const withExtra: TickResult =
-      result.decision && extra
-        ? { ...result, decision: { ...result.decision, details: { ...result.decision.details, ...extra } } }
+      result.decision && b
+        ? {
+            ...result,
+            decision: {
+              ...result.decision,
+              details: {
+                ...result.decision.details,
+                upRecommendation: b.upRecommendation,
+                downRecommendation: b.downRecommendation,
+              },
+            },
+          }
         : result;
     await this.writeStatus(
       key,
@@ -746,23 +758,6 @@ export class Controller implements ControllerHandle {
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'could not restore decision state from status; starting fresh');
     }
-  }
-
-  /**
-   * The stabilisation window's extremes after this tick, persisted in lastDecision.details so that
-   * the next leader can rebuild them (rebuild.ts).
-   */
-  private stabilizationDetails(pa: ResolvedPodAutoscaler, nowMs: number): Record<string, number> | undefined {
-    const recs = this.engine.exportState(pa.namespace, pa.name)?.behavior?.recommendations;
-    if (!recs || recs.length === 0) return undefined;
-    const upMs = pa.behavior.scaleUp.stabilizationWindowSeconds * 1000;
-    const downMs = pa.behavior.scaleDown.stabilizationWindowSeconds * 1000;
-    const inUp = recs.filter((r) => nowMs - r.atMs <= upMs).map((r) => r.replicas);
-    const inDown = recs.filter((r) => nowMs - r.atMs <= downMs).map((r) => r.replicas);
-    const out: Record<string, number> = {};
-    if (inUp.length) out.upRecommendation = Math.min(...inUp);
-    if (inDown.length) out.downRecommendation = Math.max(...inDown);
-    return out;
   }
 
   private async writeStatus(

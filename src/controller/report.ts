@@ -5,6 +5,7 @@
  */
 import type { TickResult } from '../engine/engine.js';
 import type { AutoscalerMetrics } from './metrics.js';
+import { stabilizationReason } from './status.js';
 
 export interface TickEvent {
   type: 'Normal' | 'Warning';
@@ -69,8 +70,8 @@ export function reasonCode(result: TickResult, dryRun: boolean): string {
   if (result.scaled) return 'SucceededRescale';
   if (d.algorithm === 'boundary-check') return 'BoundaryCheck';
   if (d.recommendedReplicas === undefined) return /fallback/.test(d.reason) ? 'Fallback' : 'FailedGetMetrics';
-  const stab = /\b(ScaleUpStabilized|ScaleDownStabilized)\b/.exec(d.reason);
-  if (stab) return stab[1]!;
+  const stab = stabilizationReason(d);
+  if (stab) return stab;
   if (dryRun && d.desiredReplicas !== result.currentReplicas) return 'DryRun';
   return 'ReadyForNewScale';
 }

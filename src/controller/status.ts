@@ -359,8 +359,8 @@ function appendHistory(
 
 /** `ScaleUpStabilized` / `ScaleDownStabilized` when the behavior's stabilisation changed the outcome. */
 export function stabilizationReason(d: Decision): 'ScaleUpStabilized' | 'ScaleDownStabilized' | undefined {
-  const m = /\b(ScaleUpStabilized|ScaleDownStabilized)\b/.exec(d.reason);
-  return m ? (m[1] as 'ScaleUpStabilized' | 'ScaleDownStabilized') : undefined;
+  const r = d.behavior?.stabilizationReason;
+  return r === 'ScaleUpStabilized' || r === 'ScaleDownStabilized' ? r : undefined;
 }
 
 export function limitCondition(d: Decision): ConditionUpdate {
@@ -381,14 +381,14 @@ export function limitCondition(d: Decision): ConditionUpdate {
       message: `the desired replica count is less than the minimum replica count (${d.bounds.min})`,
     };
   }
-  const policy = /\b(ScaleUpLimit|ScaleDownLimit)\b/.exec(d.reason);
-  if (policy) {
+  const policy = d.behavior?.limitReason;
+  if (policy === 'ScaleUpLimit' || policy === 'ScaleDownLimit') {
     return {
       type: ConditionType.ScalingLimited,
       status: 'True',
-      reason: policy[1]!,
+      reason: policy,
       message:
-        policy[1] === 'ScaleUpLimit'
+        policy === 'ScaleUpLimit'
           ? 'the desired replica count is increasing faster than the maximum scale rate'
           : 'the desired replica count is decreasing faster than the maximum scale rate',
     };

@@ -58,6 +58,18 @@ export interface Decision {
   limited: boolean;
   metrics: MetricOutcome[];
   details: DecisionDetails;
+  /** What the behavior stage did; absent for boundary checks, which bypass it. */
+  behavior?: BehaviorOutcome;
+}
+
+/** Kubernetes' reasons from stabilisation and rate policies, for conditions and failover. */
+export interface BehaviorOutcome {
+  stabilizationReason: 'ScaleUpStabilized' | 'ScaleDownStabilized' | 'ReadyForNewScale';
+  limitReason:
+    'ScaleUpLimit' | 'ScaleDownLimit' | 'TooManyReplicas' | 'TooFewReplicas' | 'DesiredWithinRange';
+  /** Lowest recommendation in the scale-up window; highest in the scale-down window. */
+  upRecommendation: number;
+  downRecommendation: number;
 }
 
 export function initialPipelineState(pa: ResolvedPodAutoscaler): PipelineState {
@@ -202,6 +214,12 @@ export function decide(
       limited: desired !== target,
       metrics: outcomes,
       details: combined.details,
+      behavior: {
+        stabilizationReason: behaved.stabilizationReason as BehaviorOutcome['stabilizationReason'],
+        limitReason: behaved.limitReason as BehaviorOutcome['limitReason'],
+        upRecommendation: Number(behaved.details.upRecommendation),
+        downRecommendation: Number(behaved.details.downRecommendation),
+      },
     },
     state: { metrics: nextMetricStates, behavior: behaved.state, allMissingSinceMs, zeroSinceMs },
   };

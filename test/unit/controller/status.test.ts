@@ -208,6 +208,12 @@ describe('computeStatus', () => {
           recommendedReplicas: 9,
           desiredReplicas: 7,
           reason: 'x; ScaleUpLimit: the desired replica count is increasing faster (9 → 7)',
+          behavior: {
+            stabilizationReason: 'ReadyForNewScale',
+            limitReason: 'ScaleUpLimit',
+            upRecommendation: 9,
+            downRecommendation: 9,
+          },
         }),
       }),
     });
@@ -222,6 +228,12 @@ describe('computeStatus', () => {
           recommendedReplicas: 2,
           desiredReplicas: 5,
           reason: 'y; ScaleDownStabilized: recent recommendations were higher (2 → 5)',
+          behavior: {
+            stabilizationReason: 'ScaleDownStabilized',
+            limitReason: 'DesiredWithinRange',
+            upRecommendation: 2,
+            downRecommendation: 5,
+          },
         }),
       }),
     });
