@@ -5,8 +5,13 @@
 import { Command } from 'commander';
 import { command as decide } from './commands/decide.js';
 import { command as optimize } from './commands/optimize.js';
+import { command as scrape } from './commands/scrape.js';
+import { command as emulate } from './commands/emulate.js';
+import { command as simulate } from './commands/simulate.js';
+import { command as controller } from './commands/controller.js';
+import { command as daemon } from './commands/daemon.js';
 
-const subcommands: Command[] = [decide, optimize];
+const subcommands: Command[] = [decide, optimize, scrape, emulate, simulate, controller, daemon];
 
 export function buildProgram(): Command {
   const program = new Command('inferscale')

@@ -120,7 +120,14 @@ export class ScalingEngine {
     const readings = await Promise.all(
       pa.metrics.map((source) =>
         this.opts.metrics
-          .read({ owner: { namespace: pa.namespace, name: pa.name }, source, pods: ready, nowMs, deadlineMs })
+          .read({
+            owner: { namespace: pa.namespace, name: pa.name },
+            target: pa.scaleTargetRef,
+            source,
+            pods: ready,
+            nowMs,
+            deadlineMs,
+          })
           .catch((err): MetricReading => ({ sample: undefined, errors: [errText(err)] })),
       ),
     );
