@@ -19,7 +19,19 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['node:*', 'fs', 'http', 'https', 'net', '@kubernetes/*', 'pino', '../src/*', '../simulator/*'] },
+        {
+          patterns: [
+            'node:*',
+            'fs',
+            'http',
+            'https',
+            'net',
+            '@kubernetes/*',
+            'pino',
+            '../src/*',
+            '../simulator/*',
+          ],
+        },
       ],
       'no-restricted-properties': [
         'error',

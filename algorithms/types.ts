@@ -21,8 +21,7 @@ export interface PodSample {
  * - `global`: one value for the whole scale target (external endpoint, Prometheus query).
  */
 export type MetricSample =
-  | { scope: 'pods'; pods: readonly PodSample[] }
-  | { scope: 'global'; value: number | undefined };
+  { scope: 'pods'; pods: readonly PodSample[] } | { scope: 'global'; value: number | undefined };
 
 /** How the target value relates to the sample (HPA v2 vocabulary). */
 export type TargetType = 'AverageValue' | 'Value' | 'Utilization';
