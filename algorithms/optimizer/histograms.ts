@@ -37,6 +37,11 @@ export interface PodTokenHistograms {
   generation: HistogramDelta | undefined;
   /** Why the histograms are missing, when the caller knows (e.g. bucket layout changed). */
   problem?: string;
+  /**
+   * The span this pod's increase covers, when it differs from the input's `windowSeconds` (a pod
+   * that started inside the window has a shorter baseline). Its rate is count / this.
+   */
+  windowSeconds?: number;
 }
 
 export interface HistogramLoadInput {
@@ -79,12 +84,17 @@ export function workloadFromHistograms(input: HistogramLoadInput): LoadEstimate 
       );
       continue;
     }
+    const podWindow = pod.windowSeconds ?? windowSeconds;
+    if (!(podWindow > 0) || !Number.isFinite(podWindow)) {
+      notes.push(`${pod.pod}: window of ${podWindow} s is not a positive duration; pod left out`);
+      continue;
+    }
     usable++;
     if (requests === 0) continue;
     finished += requests;
     const inShape = marginal(pod.prompt, grid.input, rounding);
     const outShape = marginal(pod.generation, grid.output, rounding);
-    const rate = requests / windowSeconds;
+    const rate = requests / podWindow;
     inShape.weights.forEach((pi, i) => {
       const row = workload.rps[i] as number[];
       outShape.weights.forEach((po, o) => {

@@ -7,3 +7,4 @@ export * from './problem.js';
 export * from './milp.js';
 export * from './check.js';
 export * from './optimize.js';
+export * from './group.js';

@@ -122,8 +122,14 @@ function specSchema(): Json {
       fieldPath: '.subTargetSelector.roleName',
     },
     {
-      rule: 'has(self.metricsSources)',
+      rule: "self.scalingStrategy == 'OPTIMIZER' || has(self.metricsSources)",
       message: 'at least one metricsSource is required.',
+    },
+    {
+      rule: "self.scalingStrategy != 'OPTIMIZER' || (has(self.optimizer) && has(self.optimizer.targets))",
+      message:
+        'scalingStrategy OPTIMIZER needs optimizer.targets: one entry per Deployment (GPU type) of the model.',
+      fieldPath: '.optimizer',
     },
   ]);
 
@@ -173,6 +179,16 @@ function specSchema(): Json {
     },
   ]);
 
+  const targets = at(spec, 'optimizer', 'targets');
+  targets['x-kubernetes-list-type'] = 'atomic';
+  at(spec, 'optimizer', 'profiles')['x-kubernetes-list-type'] = 'atomic';
+  addRules(at(spec, 'optimizer', 'targets', '[]'), [
+    {
+      rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas',
+      message: 'a target’s minReplicas cannot be greater than its maxReplicas.',
+    },
+  ]);
+
   const schedules = at(spec, 'schedules');
   schedules['x-kubernetes-list-type'] = 'map';
   schedules['x-kubernetes-list-map-keys'] = ['name'];
@@ -203,6 +219,7 @@ function statusSchema(): Json {
   conditions['x-kubernetes-list-map-keys'] = ['type'];
   at(status, 'scalingHistory')['x-kubernetes-list-type'] = 'atomic';
   at(status, 'currentMetrics')['x-kubernetes-list-type'] = 'atomic';
+  at(status, 'optimizer', 'targets')['x-kubernetes-list-type'] = 'atomic';
   return status;
 }
 

@@ -28,6 +28,22 @@ export const DEFAULTS = {
   /** Knative's is 30 s; a model server takes minutes to come back, so we wait longer. */
   scaleToZeroGracePeriodSeconds: 300,
   fallbackAfterSeconds: 120,
+  /** OPTIMIZER strategy (docs/optimizer.md, "Model groups"). */
+  optimizer: {
+    /** Mélange's remedy for Poisson bursts: plan for 10 % more than the measured rate. */
+    headroom: 0.1,
+    /** Token histograms are differenced over this window to estimate the load. */
+    windowSeconds: 120,
+    /** While the load grows, plan for its trend this far ahead (a cold start plus half a window). */
+    forecastSeconds: 180,
+    sliceFactor: 4,
+    /** Keep the current mix (or only add to it) while it costs at most 10 % more than the cheapest. */
+    hysteresis: 0.1,
+    reactive: 'floor',
+    reactiveStrategy: 'KPA',
+    profiles: ['config/profiles'],
+    port: 8000,
+  },
   /** Kubernetes HPA v2 defaults (`pkg/apis/autoscaling/v2/defaults.go`). */
   behavior: {
     scaleUp: {
@@ -55,3 +71,4 @@ export const INFERSCALE_MAX_SCALING_HISTORY = 10;
 /** Bounds that keep the CRD's CEL rules within the apiserver's cost budget. */
 export const MAX_METRICS_SOURCES = 16;
 export const MAX_SCHEDULES = 32;
+export const MAX_OPTIMIZER_TARGETS = 16;

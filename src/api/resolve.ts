@@ -10,6 +10,7 @@ import {
   ResolvedPodAutoscalerSchema,
   type Behavior,
   type ResolvedMetricSource,
+  type ResolvedOptimizer,
   type ResolvedPodAutoscaler,
   type ScalingRules,
   type Schedule,
@@ -394,7 +395,8 @@ function build(
   }
 
   const strategy = spec.scalingStrategy;
-  const metrics = spec.metricsSources!.map((s, i) => resolveSource(s, i, group, strategy, warnings));
+  // Only OPTIMIZER may leave metricsSources out (validate.ts): there they feed the reactive floor.
+  const metrics = (spec.metricsSources ?? []).map((s, i) => resolveSource(s, i, group, strategy, warnings));
 
   // Scale to zero. AIBrix parses the annotation and never reads it (W-9); we honour it.
   const annScaleToZero = options.aibrixParity && aibrix ? undefined : ann.scaleToZero;
@@ -571,6 +573,11 @@ function build(
     });
   }
 
+  const optimizer =
+    strategy === 'OPTIMIZER'
+      ? resolveOptimizer(spec, { apiVersion, kind, name: ref.name ?? '' }, metrics.length, issues, warnings)
+      : undefined;
+
   const value: ResolvedPodAutoscaler = {
     apiGroup: group,
     namespace,
@@ -596,9 +603,107 @@ function build(
     dryRun: choose(spec.dryRun, 'spec.dryRun', 'dryRun', false),
     ...(roleName ? { roleName } : {}),
     ...(stormServiceMode ? { stormServiceMode } : {}),
-    ...(strategy === 'OPTIMIZER' ? { optimizer: { ...spec.optimizer } } : {}),
+    ...(optimizer ? { optimizer } : {}),
   };
   return { value, issues, warnings };
+}
+
+/**
+ * The OPTIMIZER block: targets with their scale targets and bounds (a target's bounds default to
+ * spec.minReplicas when set, else 0, and spec.maxReplicas), planning settings with defaults.
+ */
+function resolveOptimizer(
+  spec: InferscaleSpec,
+  own: { apiVersion: string; kind: string; name: string },
+  metricCount: number,
+  issues: Issue[],
+  warnings: Issue[],
+): ResolvedOptimizer {
+  const o = spec.optimizer ?? {};
+  const d = DEFAULTS.optimizer;
+  const targets = (o.targets ?? []).map((t, i) => {
+    const at = `spec.optimizer.targets[${i}]`;
+    let ref = own;
+    if (t.scaleTargetRef) {
+      const kind = t.scaleTargetRef.kind || 'Deployment';
+      const apiVersion = t.scaleTargetRef.apiVersion || KNOWN_KIND_API_VERSIONS[kind] || '';
+      const name = t.scaleTargetRef.name ?? '';
+      if (name === '') {
+        issues.push({
+          path: `${at}.scaleTargetRef.name`,
+          reason: Reason.MissingScaleTargetRef,
+          message: `${at}.scaleTargetRef.name must name the Deployment of GPU type ${t.gpu}.`,
+        });
+      }
+      if (apiVersion === '') {
+        issues.push({
+          path: `${at}.scaleTargetRef.apiVersion`,
+          reason: Reason.MissingScaleTargetRef,
+          message: `${at}.scaleTargetRef.apiVersion must be set for kind ${kind}, e.g. apps/v1 for a Deployment.`,
+        });
+      }
+      ref = { apiVersion, kind, name };
+    }
+    const minReplicas = t.minReplicas ?? spec.minReplicas ?? 0;
+    const maxReplicas = t.maxReplicas ?? spec.maxReplicas;
+    if (minReplicas > maxReplicas) {
+      issues.push({
+        path: `${at}.minReplicas`,
+        reason: Reason.InvalidBounds,
+        message: `${at}: minReplicas ${minReplicas}${t.minReplicas === undefined ? ' (from spec.minReplicas)' : ''} exceeds maxReplicas ${maxReplicas}${t.maxReplicas === undefined ? ' (from spec.maxReplicas)' : ''}. Set the target's own bounds.`,
+      });
+    }
+    return {
+      gpu: t.gpu,
+      scaleTargetRef: ref,
+      ...(t.profile ? { profile: t.profile } : {}),
+      minReplicas,
+      maxReplicas,
+      ...(t.availableGpus !== undefined ? { availableGpus: t.availableGpus } : {}),
+      ...(t.costPerHour !== undefined ? { costPerHour: t.costPerHour } : {}),
+    };
+  });
+  const reactive = o.reactive ?? d.reactive;
+  if (reactive === 'off' && metricCount > 0) {
+    warnings.push({
+      path: 'spec.metricsSources',
+      reason: Reason.Suspicious,
+      message:
+        'optimizer.reactive is off, so metricsSources are not used. Remove them, or set reactive: floor.',
+    });
+  }
+  const scrape = o.scrape ?? {};
+  let port: number = d.port;
+  if (scrape.port !== undefined && scrape.port !== '') {
+    const n = Number(scrape.port);
+    if (Number.isInteger(n) && n >= 1 && n <= 65535) port = n;
+    else {
+      issues.push({
+        path: 'spec.optimizer.scrape.port',
+        reason: Reason.InvalidSpec,
+        message: `optimizer.scrape.port ${JSON.stringify(scrape.port)} must be a port number from 1 to 65535.`,
+      });
+    }
+  }
+  return {
+    ...(o.modelGroup ? { modelGroup: o.modelGroup } : {}),
+    ...(o.profiles ? { profiles: [...o.profiles] } : {}),
+    ...(o.model ? { model: o.model } : {}),
+    targets,
+    headroom: o.headroom ?? d.headroom,
+    windowSeconds: o.windowSeconds ?? d.windowSeconds,
+    forecastSeconds: o.forecastSeconds ?? d.forecastSeconds,
+    sliceFactor: o.sliceFactor ?? d.sliceFactor,
+    hysteresis: o.hysteresis ?? d.hysteresis,
+    reactive,
+    reactiveStrategy: o.reactiveStrategy ?? d.reactiveStrategy,
+    scrape: {
+      protocol: scrape.protocolType ?? DEFAULTS.protocol,
+      port,
+      path: normalisePath(scrape.path ?? DEFAULTS.path),
+      ...(scrape.modelName ? { modelName: scrape.modelName } : {}),
+    },
+  };
 }
 
 function resolveSource(

@@ -104,6 +104,48 @@ export const FallbackSchema = z.object({
 });
 export type Fallback = z.infer<typeof FallbackSchema>;
 
+/** One Deployment of an OPTIMIZER model group. */
+export const ResolvedOptimizerTargetSchema = z.object({
+  /** GPU type; matched to a profile's `gpu`. */
+  gpu: z.string().min(1),
+  scaleTargetRef: ScaleTargetRefSchema,
+  /** Profile file for this GPU type; absent: looked up by (model, gpu) in `profiles`. */
+  profile: z.string().optional(),
+  minReplicas: z.number().int().min(0),
+  /** 0 takes the GPU type out of the plan (unavailable). */
+  maxReplicas: z.number().int().min(0),
+  availableGpus: z.number().int().min(0).optional(),
+  costPerHour: z.number().positive().optional(),
+});
+export type ResolvedOptimizerTarget = z.infer<typeof ResolvedOptimizerTargetSchema>;
+
+export const ResolvedOptimizerSchema = z.object({
+  modelGroup: z.string().optional(),
+  /** Profile files or directories, in search order. */
+  profiles: z.array(z.string()).optional(),
+  /** Model name in the profiles; absent: the profiles must name one model only. */
+  model: z.string().optional(),
+  targets: z.array(ResolvedOptimizerTargetSchema).min(1),
+  headroom: z.number().min(0).max(10),
+  windowSeconds: z.number().int().min(1).max(3600),
+  /** Growth is extrapolated this far ahead; 0 plans for the measured load only. */
+  forecastSeconds: z.number().int().min(0).max(3600),
+  sliceFactor: z.number().int().min(1).max(64),
+  /** Tolerated extra cost of keeping (or only adding to) the current mix, as a fraction. */
+  hysteresis: z.number().min(0).max(1),
+  /** `floor`: a per-target reactive recommendation (from `metrics`) is a lower bound. */
+  reactive: z.enum(['floor', 'off']),
+  reactiveStrategy: z.enum(['KPA', 'APA', 'HPA']),
+  /** Where the token histograms are scraped. */
+  scrape: z.object({
+    protocol: z.enum(['http', 'https']),
+    port: z.number().int().min(1).max(65535),
+    path: z.string(),
+    modelName: z.string().optional(),
+  }),
+});
+export type ResolvedOptimizer = z.infer<typeof ResolvedOptimizerSchema>;
+
 export const ResolvedPodAutoscalerSchema = z.object({
   apiGroup: z.enum(['autoscaling.aibrix.ai', 'autoscaling.inferscale.dev']),
   namespace: z.string(),
@@ -113,7 +155,8 @@ export const ResolvedPodAutoscalerSchema = z.object({
   minReplicas: z.number().int().min(0),
   maxReplicas: z.number().int().min(1),
   strategy: z.enum(['KPA', 'APA', 'HPA', 'OPTIMIZER']),
-  metrics: z.array(ResolvedMetricSourceSchema).min(1),
+  /** At least one, except with OPTIMIZER, where they only feed the optional reactive floor. */
+  metrics: z.array(ResolvedMetricSourceSchema),
   kpa: KpaParamsSchema,
   apa: ApaParamsSchema,
   behavior: BehaviorSchema,
@@ -128,9 +171,7 @@ export const ResolvedPodAutoscalerSchema = z.object({
   roleName: z.string().min(1).optional(),
   /** StormService targets only: `storm-service-mode` annotation ("replica"; anything else is pool). */
   stormServiceMode: z.enum(['pool', 'replica']).optional(),
-  /** OPTIMIZER strategy only. */
-  optimizer: z
-    .object({ modelGroup: z.string().optional(), profiles: z.array(z.string()).optional() })
-    .optional(),
+  /** OPTIMIZER strategy only: the model group's targets and planning settings. */
+  optimizer: ResolvedOptimizerSchema.optional(),
 });
 export type ResolvedPodAutoscaler = z.infer<typeof ResolvedPodAutoscalerSchema>;

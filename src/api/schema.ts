@@ -27,6 +27,7 @@ import {
   INFERSCALE_GROUP,
   INFERSCALE_MAX_SCALING_HISTORY,
   MAX_METRICS_SOURCES,
+  MAX_OPTIMIZER_TARGETS,
   MAX_SCHEDULES,
   MAX_WINDOW_SECONDS,
 } from './defaults.js';
@@ -400,10 +401,137 @@ export const FallbackSpecSchema = z
       'When every metric has been missing for afterSeconds (default 120), scale to replicas; without replicas, hold the current size.',
   });
 
+const tgt = (iss: Iss) => `optimizer.targets[${indexIn(iss, 'targets')}]`;
+
+export const OptimizerTargetSpecSchema = z
+  .object({
+    gpu: z
+      .string({
+        error: (iss) => `${tgt(iss)}: gpu is required (the GPU type, e.g. A10G, matching its profile)`,
+      })
+      .min(1, { error: (iss) => `${tgt(iss)}: gpu must not be empty` })
+      .max(63)
+      .meta({ description: 'GPU type of this Deployment, e.g. A10G; its profile is looked up by it.' }),
+    scaleTargetRef: ObjectReferenceSchema.optional().meta({
+      description: 'The Deployment of this GPU type. Default: spec.scaleTargetRef (for one target only).',
+      'x-kubernetes-map-type': 'atomic',
+    }),
+    profile: z.string().max(1024).optional().meta({
+      description:
+        'Profile file of this GPU type (path on the controller). Default: looked up by model and gpu in optimizer.profiles.',
+    }),
+    minReplicas: int32()
+      .min(0, { error: (iss) => `${tgt(iss)}: minReplicas must be at least 0` })
+      .optional()
+      .meta({
+        description:
+          'Replicas this Deployment keeps whatever the load. Default: spec.minReplicas if set, else 0.',
+      }),
+    maxReplicas: int32()
+      .min(0, { error: (iss) => `${tgt(iss)}: maxReplicas must be at least 0` })
+      .optional()
+      .meta({ description: 'Upper bound of this Deployment. Default: spec.maxReplicas.' }),
+    availableGpus: int32()
+      .min(0, { error: (iss) => `${tgt(iss)}: availableGpus must be at least 0` })
+      .optional()
+      .meta({
+        description: 'GPUs of this type that can be had; caps replicas at availableGpus / GPUs per replica.',
+      }),
+    costPerHour: z
+      .number()
+      .positive({ error: (iss) => `${tgt(iss)}: costPerHour must be greater than 0` })
+      .optional()
+      .meta({ description: "Price of one replica per hour; overrides the profile's." }),
+  })
+  .meta({ description: 'One Deployment of the model group: a GPU type and its scale target.' });
+
 export const OptimizerSpecSchema = z
-  .object({ modelGroup: z.string().optional(), profiles: z.array(z.string()).max(64).optional() })
+  .object({
+    modelGroup: z
+      .string()
+      .max(253)
+      .optional()
+      .meta({ description: 'Name of the model group (status and logs).' }),
+    profiles: z
+      .array(z.string().max(1024))
+      .max(64)
+      .optional()
+      .meta({ description: 'Profile files or directories on the controller. Default [config/profiles].' }),
+    model: z.string().max(253).optional().meta({
+      description: "Model name in the profiles (their `model` field). Default: the profiles' only model.",
+    }),
+    targets: z
+      .array(OptimizerTargetSpecSchema)
+      .min(1, { error: 'optimizer.targets must list at least one Deployment' })
+      .max(MAX_OPTIMIZER_TARGETS, {
+        error: `optimizer.targets lists at most ${MAX_OPTIMIZER_TARGETS} Deployments`,
+      })
+      .optional()
+      .meta({ description: 'The Deployments serving the model, one per GPU type. Required with OPTIMIZER.' }),
+    headroom: z
+      .number()
+      .min(0, { error: 'optimizer.headroom must be at least 0 (0.1 plans for 10 % above the measured load)' })
+      .max(10, { error: 'optimizer.headroom must be at most 10' })
+      .optional()
+      .meta({ description: 'Plan for load × (1 + headroom). Default 0.1.' }),
+    windowSeconds: int32()
+      .min(15, { error: 'optimizer.windowSeconds must be at least 15' })
+      .max(MAX_WINDOW_SECONDS, { error: `optimizer.windowSeconds must be at most ${MAX_WINDOW_SECONDS}` })
+      .optional()
+      .meta({ description: 'Window over which the token histograms give the load. Default 120.' }),
+    forecastSeconds: int32()
+      .min(0, { error: 'optimizer.forecastSeconds must be at least 0 (0: plan for the measured load only)' })
+      .max(MAX_WINDOW_SECONDS, { error: `optimizer.forecastSeconds must be at most ${MAX_WINDOW_SECONDS}` })
+      .optional()
+      .meta({
+        description:
+          'While the load grows, plan for its trend over the last window extrapolated this far ahead (new replicas take a cold start to arrive). Default 180.',
+      }),
+    sliceFactor: int32()
+      .min(1, { error: 'optimizer.sliceFactor must be at least 1' })
+      .max(64, { error: 'optimizer.sliceFactor must be at most 64' })
+      .optional()
+      .meta({ description: "Slices per load bucket (Mélange's slice factor). Default 4." }),
+    hysteresis: z
+      .number()
+      .min(0, { error: 'optimizer.hysteresis must be at least 0 (0 always moves to the cheapest mix)' })
+      .max(1, { error: 'optimizer.hysteresis must be at most 1' })
+      .optional()
+      .meta({
+        description:
+          'Keep the current mix, or only add replicas to it, while that costs at most this fraction more than the cheapest mix: moving load between GPU types costs cold starts. Default 0.1.',
+      }),
+    reactive: z
+      .enum(['floor', 'off'], {
+        error: (iss) => `optimizer.reactive must be floor or off; got ${show(iss.input)}`,
+      })
+      .optional()
+      .meta({
+        description:
+          'floor (default): with metricsSources, each Deployment also runs reactiveStrategy and never gets fewer replicas than it asks; off: the optimizer alone.',
+      }),
+    reactiveStrategy: z
+      .enum(['KPA', 'APA', 'HPA'], {
+        error: (iss) => `optimizer.reactiveStrategy must be KPA, APA or HPA; got ${show(iss.input)}`,
+      })
+      .optional()
+      .meta({ description: 'Algorithm of the reactive floor. Default KPA.' }),
+    scrape: z
+      .object({
+        protocolType: z.enum(['http', 'https']).optional(),
+        port: z.union([z.int().min(1).max(65535), z.string()]).optional(),
+        path: z.string().max(2048).optional(),
+        modelName: z.string().max(253).optional(),
+      })
+      .optional()
+      .meta({
+        description:
+          "Where the engines' token histograms (vllm:request_prompt_tokens, …) are read. Defaults: http, port 8000, /metrics.",
+      }),
+  })
   .meta({
-    description: 'OPTIMIZER strategy: the model group this target belongs to and the GPU profiles to use.',
+    description:
+      "OPTIMIZER strategy: the cheapest mix of the targets (one Deployment per GPU type) that serves the load within the profiles' SLO.",
   });
 
 // ---------------------------------------------------------------------------------------------
@@ -584,6 +712,36 @@ export const MetricStatusSchema = z.object({
 });
 export type MetricStatus = z.infer<typeof MetricStatusSchema>;
 
+/** OPTIMIZER strategy: the model group's last plan. */
+export const OptimizerStatusSchema = z.object({
+  modelGroup: z.string().optional(),
+  model: z.string().optional(),
+  /** plan, no-profile, no-data, infeasible or solver-failed. */
+  outcome: z.enum(['plan', 'no-profile', 'no-data', 'infeasible', 'solver-failed']),
+  /** The mix and its cost, or why there is no plan. */
+  message: z.string(),
+  /** When a plan was last found. */
+  lastPlanTime: dateTime().optional(),
+  /** What the group costs per hour with the replicas it was given (Σ replicas × price). */
+  costPerHour: z.number().optional(),
+  currency: z.string().optional(),
+  /** Load the plan was made for, req/s (headroom not included). */
+  totalRps: z.number().optional(),
+  targets: z
+    .array(
+      z.object({
+        gpu: z.string(),
+        /** The Deployment (scale target) name. */
+        name: z.string(),
+        current: int32().optional(),
+        planned: int32().optional(),
+        desired: int32().optional(),
+      }),
+    )
+    .max(MAX_OPTIMIZER_TARGETS),
+});
+export type OptimizerStatus = z.infer<typeof OptimizerStatusSchema>;
+
 export const InferscaleStatusSchema = z.object({
   ...AIBrixStatusSchema.shape,
   observedGeneration: int64().optional(),
@@ -592,6 +750,8 @@ export const InferscaleStatusSchema = z.object({
   currentMetrics: z.array(MetricStatusSchema).max(MAX_METRICS_SOURCES).optional(),
   /** `kubectl get` Targets column, e.g. `0.62/0.5 gpu_cache_usage_perc`. */
   targetsSummary: z.string().optional(),
+  /** OPTIMIZER strategy only: the chosen mix and its cost. */
+  optimizer: OptimizerStatusSchema.optional(),
 });
 export type InferscaleStatus = z.infer<typeof InferscaleStatusSchema>;
 

@@ -53,6 +53,7 @@ export function specProblems(group: ApiGroup, spec: unknown): SpecProblem[] {
       report(out, p.path, Reason.InvalidSpec, p.message);
   }
   checkSources(spec, group, out);
+  if (group !== AIBRIX_GROUP) checkOptimizer(spec, out);
   return out;
 }
 
@@ -138,6 +139,8 @@ const PROMETHEUS_FORBIDDEN = ['port', 'path', 'protocolType'] as const;
 
 function checkSources(spec: Record<string, unknown>, group: ApiGroup, out: Out): void {
   const sources = spec.metricsSources;
+  // With OPTIMIZER the metrics only feed the optional reactive floor.
+  if (sources === undefined && spec.scalingStrategy === 'OPTIMIZER') return;
   if (sources === undefined) {
     report(
       out,
@@ -226,6 +229,91 @@ function checkSources(spec: Record<string, unknown>, group: ApiGroup, out: Out):
     }
     checkTargetType(type, source.targetType, (m) => bad('targetType', `metricsSource[${i}]: ${m}`));
   });
+}
+
+/**
+ * OPTIMIZER: the targets are required, name distinct Deployments and GPU types, and at most one
+ * may leave its scaleTargetRef to spec.scaleTargetRef, which must be one of them.
+ */
+function checkOptimizer(spec: Record<string, unknown>, out: Out): void {
+  const opt = spec.optimizer;
+  if (spec.scalingStrategy !== 'OPTIMIZER') return;
+  const example =
+    'e.g. optimizer: {targets: [{gpu: A10G, scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llama-a10g}}, {gpu: H100, scaleTargetRef: {…, name: llama-h100}}]}';
+  if (!isRecord(opt) || opt.targets === undefined) {
+    report(
+      out,
+      ['optimizer', 'targets'],
+      Reason.InvalidSpec,
+      `scalingStrategy OPTIMIZER needs spec.optimizer.targets: one entry per Deployment (GPU type) of the model, ${example}.`,
+    );
+    return;
+  }
+  if (!Array.isArray(opt.targets)) return;
+  const own = isRecord(spec.scaleTargetRef) ? refKey(spec.scaleTargetRef) : undefined;
+  const refs = new Map<string, number>();
+  const gpus = new Map<string, number>();
+  let inherited = 0;
+  opt.targets.forEach((t, i) => {
+    if (!isRecord(t)) return;
+    const key = isRecord(t.scaleTargetRef) ? refKey(t.scaleTargetRef) : own;
+    if (!isRecord(t.scaleTargetRef)) inherited++;
+    if (key !== undefined) {
+      const prior = refs.get(key);
+      if (prior !== undefined) {
+        report(
+          out,
+          ['optimizer', 'targets', i, 'scaleTargetRef'],
+          Reason.InvalidSpec,
+          `optimizer.targets[${i}] scales the same ${key} as optimizer.targets[${prior}]; each Deployment appears once.`,
+        );
+      } else refs.set(key, i);
+    }
+    if (typeof t.gpu === 'string' && t.gpu !== '') {
+      const g = t.gpu.toLowerCase();
+      const prior = gpus.get(g);
+      if (prior !== undefined) {
+        report(
+          out,
+          ['optimizer', 'targets', i, 'gpu'],
+          Reason.InvalidSpec,
+          `optimizer.targets[${i}] and optimizer.targets[${prior}] both have gpu ${t.gpu}; the plan is per GPU type, so give each type one Deployment.`,
+        );
+      } else gpus.set(g, i);
+    }
+    const min = t.minReplicas;
+    const max = t.maxReplicas;
+    if (intIn(min, 0, 2 ** 31) && intIn(max, 0, 2 ** 31) && min > max) {
+      report(
+        out,
+        ['optimizer', 'targets', i, 'minReplicas'],
+        Reason.InvalidBounds,
+        `optimizer.targets[${i}]: minReplicas (${min}) cannot be greater than maxReplicas (${max}).`,
+      );
+    }
+  });
+  if (inherited > 1) {
+    report(
+      out,
+      ['optimizer', 'targets'],
+      Reason.InvalidSpec,
+      `${inherited} optimizer.targets leave out scaleTargetRef; only one may (it then scales spec.scaleTargetRef). Give the others their Deployment.`,
+    );
+  }
+  if (own !== undefined && !refs.has(own)) {
+    report(
+      out,
+      ['scaleTargetRef'],
+      Reason.InvalidSpec,
+      `with OPTIMIZER, spec.scaleTargetRef (${own}) must be one of optimizer.targets (leave one target's scaleTargetRef out to use it).`,
+    );
+  }
+}
+
+function refKey(ref: Record<string, unknown>): string | undefined {
+  return typeof ref.name === 'string' && ref.name !== ''
+    ? `${typeof ref.kind === 'string' && ref.kind !== '' ? ref.kind : 'Deployment'}/${ref.name}`
+    : undefined;
 }
 
 const POD_HINT = {

@@ -5,13 +5,14 @@
 import { Command } from 'commander';
 import { command as decide } from './commands/decide.js';
 import { command as optimize } from './commands/optimize.js';
+import { command as profile } from './commands/profile.js';
 import { command as scrape } from './commands/scrape.js';
 import { command as emulate } from './commands/emulate.js';
 import { command as simulate } from './commands/simulate.js';
 import { command as controller } from './commands/controller.js';
 import { command as daemon } from './commands/daemon.js';
 
-const subcommands: Command[] = [decide, optimize, scrape, emulate, simulate, controller, daemon];
+const subcommands: Command[] = [decide, optimize, profile, scrape, emulate, simulate, controller, daemon];
 
 export function buildProgram(): Command {
   const program = new Command('inferscale')

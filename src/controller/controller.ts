@@ -52,6 +52,10 @@ import { behaviorStateFromStatus } from './rebuild.js';
 import { AutoscalerMetrics } from './metrics.js';
 import { InferscaleMetrics } from '../observability/metrics.js';
 import { recordTickMetrics, tickEvents } from './report.js';
+import { ModelGroupEngine } from '../engine/model-group.js';
+import { HttpTokenHistogramSource, type TokenHistogramSource } from '../optimizer/token-scraper.js';
+import { FileProfileSource, type ProfileSource } from '../optimizer/profile-source.js';
+import { computeGroupStatus } from './group-status.js';
 
 export const PLURAL = 'podautoscalers';
 
@@ -131,6 +135,9 @@ export interface ControllerOptions {
    * carried out by a generated autoscaling/v2 HorizontalPodAutoscaler owned by the PodAutoscaler.
    */
   hpaMode?: 'in-process' | 'native';
+  /** OPTIMIZER model groups: where token histograms and profiles come from (tests replace them). */
+  tokens?: TokenHistogramSource;
+  profiles?: ProfileSource;
 }
 
 export interface ControllerHandle {
@@ -165,6 +172,8 @@ interface Memory {
   warningsKey?: string;
   /** uid|generation|mode for which we checked that no stale generated HPA is left. */
   hpaCleanKey?: string;
+  /** OPTIMIZER: the last non-plan outcome, to send its event once. */
+  groupProblem?: string;
 }
 
 class NotLeaderError extends Error {
@@ -177,6 +186,9 @@ export class Controller implements ControllerHandle {
   readonly identity: string;
   readonly engine: ScalingEngine;
   readonly metrics: AutoscalerMetrics;
+  /** OPTIMIZER PodAutoscalers: one per model group (docs/optimizer.md, "Model groups"). */
+  readonly modelGroups: ModelGroupEngine;
+  private readonly ownTokens: HttpTokenHistogramSource | undefined;
   private readonly log: Logger;
   private readonly clients: KubeClients;
   private readonly clock: Clock;
@@ -228,6 +240,16 @@ export class Controller implements ControllerHandle {
       pods: this.pods,
       metrics: o.metrics,
       scale: guardedScale,
+      log: this.log,
+    });
+    if (o.tokens === undefined) this.ownTokens = new HttpTokenHistogramSource();
+    this.modelGroups = new ModelGroupEngine({
+      clock: this.clock,
+      pods: this.pods,
+      scale: guardedScale,
+      tokens: o.tokens ?? this.ownTokens!,
+      profiles: o.profiles ?? new FileProfileSource(),
+      metrics: o.metrics,
       log: this.log,
     });
     this.scheduler = new TickScheduler({
@@ -324,6 +346,7 @@ export class Controller implements ControllerHandle {
     else await this.stopLeading('shutting down');
     await this.scheduler.stop();
     await Promise.all([this.pods.stop(), ...[...this.paInformers.values()].map((i) => i.stop())]);
+    this.ownTokens?.close();
     this.log.info('controller stopped');
   }
 
@@ -416,6 +439,7 @@ export class Controller implements ControllerHandle {
     const target = this.conflicts.targetOf(key);
     this.conflicts.release(key);
     this.engine.forget(namespace, name);
+    this.modelGroups.forget(namespace, name);
     this.metrics.forget(namespace, name);
     this.o.metrics.forget?.({ namespace, name });
     if (target) for (const other of this.conflicts.claimants(target)) this.scheduler.trigger(other);
@@ -543,6 +567,12 @@ export class Controller implements ControllerHandle {
     if (mem.lastProblem !== undefined) {
       mem.lastProblem = undefined;
       this.updateCounts();
+    }
+
+    if (pa.strategy === 'OPTIMIZER') {
+      await this.cleanupHpa(key, raw, involved, 'in-process', log);
+      await this.reconcileModelGroup(key, raw, group, pa, involved, prev, generation, nowMs, log);
+      return;
     }
 
     if (this.o.hpaMode === 'native' && pa.strategy === 'HPA') {
@@ -734,6 +764,71 @@ export class Controller implements ControllerHandle {
       );
     }
     await this.writeStatus(key, raw, group, { kind: 'native', hpa: hpaStatus }, prev, generation, nowMs, log);
+  }
+
+  /**
+   * OPTIMIZER: one tick of the model group (every target Deployment), its events and status. Only
+   * spec.scaleTargetRef takes part in the conflict check above; the other targets are not claimed.
+   */
+  private async reconcileModelGroup(
+    key: string,
+    raw: PodAutoscalerObject,
+    group: string,
+    pa: ResolvedPodAutoscaler,
+    involved: InvolvedObject,
+    prev: InferscaleStatus | undefined,
+    generation: number | undefined,
+    nowMs: number,
+    log: Logger,
+  ): Promise<void> {
+    const dryRun = pa.dryRun || !!this.o.dryRun;
+    let result;
+    try {
+      result = await this.modelGroups.tick(dryRun === pa.dryRun ? pa : { ...pa, dryRun });
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'model group tick failed');
+      return;
+    }
+    const mem = this.memory.get(key);
+    const problem = result.outcome === 'plan' ? undefined : `optimizer:${result.outcome}`;
+    if (problem !== undefined && mem?.groupProblem !== problem) {
+      await this.event(
+        involved,
+        'Warning',
+        `Optimizer${result.outcome.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`,
+        result.message,
+      );
+    }
+    if (mem) mem.groupProblem = problem;
+    for (const t of result.targets) {
+      if (t.scaled) {
+        await this.event(
+          involved,
+          'Normal',
+          'SuccessfulRescale',
+          `${t.scaleTargetRef.kind}/${t.scaleTargetRef.name} (${t.gpu}): ${t.current} → ${t.desired}; ${t.reason}`,
+        );
+      } else if (t.error?.stage === 'write-scale') {
+        await this.event(involved, 'Warning', 'FailedRescale', t.error.message);
+      }
+    }
+    const next = computeGroupStatus({ generation, nowMs, prev, result });
+    const due = mem?.statusWrittenMs === undefined || nowMs - mem.statusWrittenMs >= this.statusRefreshMs;
+    if (!due && !significantlyDifferent(prev ?? {}, next)) return;
+    if (!this.leading) return;
+    const { namespace, name } = parseKey(key);
+    try {
+      await this.clients.custom.patchNamespacedCustomObjectStatus(
+        { group, version: VERSION, namespace, plural: PLURAL, name, body: { status: next } },
+        mergePatch,
+      );
+      if (mem && mem.uid === raw.metadata?.uid) {
+        mem.status = next;
+        mem.statusWrittenMs = nowMs;
+      }
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'status write failed');
+    }
   }
 
   /** A new leader (or a restarted one) seeds the engine from what status recorded. */

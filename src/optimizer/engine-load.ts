@@ -121,3 +121,126 @@ export function workloadFromScrapes(input: {
     rounding: input.rounding,
   });
 }
+
+/**
+ * Per-pod history of token snapshots, for differencing over a window at every tick.
+ *
+ * The group's load is Σ completions / span, so the pods' increases must cover the same span: from
+ * the baseline tick B (the latest tick at least `windowMs` ago, or the first tick while the
+ * history is younger) to now. Per pod:
+ * - its snapshot at (or, after a missed scrape, its newest before) B is its baseline;
+ * - else, if it was created after B, it starts from zero (its engine's counters began at 0), so
+ *   what it finished before its first scrape counts too;
+ * - else (a pod older than B first scraped later, e.g. after a controller restart) its oldest
+ *   snapshot is the baseline and its rate is taken over its own shorter span;
+ * - else it has no baseline yet and is reported missing, never as zero load.
+ */
+export class TokenHistory {
+  private readonly pods = new Map<string, Array<{ atMs: number; snap: TokenSnapshot }>>();
+  /** Times at which snapshots were recorded, ascending. */
+  private readonly ticks: number[] = [];
+
+  record(pod: string, atMs: number, snap: TokenSnapshot): void {
+    if (this.ticks.length === 0 || (this.ticks[this.ticks.length - 1] as number) < atMs)
+      this.ticks.push(atMs);
+    let list = this.pods.get(pod);
+    if (list === undefined) {
+      list = [];
+      this.pods.set(pod, list);
+    }
+    if (list.length > 0 && (list[list.length - 1] as { atMs: number }).atMs >= atMs) return;
+    list.push({ atMs, snap });
+  }
+
+  /**
+   * Increases up to `nowMs` (the snapshots recorded at `nowMs`) for `pods`; `failed` names pods
+   * whose read failed this tick, with why. Drops snapshots no later baseline can need, and pods
+   * not listed.
+   */
+  increases(
+    nowMs: number,
+    windowMs: number,
+    pods: ReadonlyArray<{ name: string; createdAtMs?: number }>,
+    failed: ReadonlyMap<string, string> = new Map(),
+  ): PodTokenHistograms[] {
+    const out: PodTokenHistograms[] = [];
+    const live = new Set(pods.map((p) => p.name));
+    for (const name of this.pods.keys()) if (!live.has(name)) this.pods.delete(name);
+    const earlier = this.ticks.filter((t) => t < nowMs);
+    let baseTick: number | undefined;
+    for (const t of earlier) if (t <= nowMs - windowMs) baseTick = t;
+    baseTick ??= earlier[0];
+    // Ticks before the baseline will never be needed again.
+    if (baseTick !== undefined) {
+      const keepFrom = this.ticks.indexOf(baseTick);
+      if (keepFrom > 0) this.ticks.splice(0, keepFrom);
+    }
+    for (const { name: pod, createdAtMs } of pods) {
+      const missing = (problem: string) =>
+        out.push({ pod, prompt: undefined, generation: undefined, problem });
+      const error = failed.get(pod);
+      if (error !== undefined) {
+        missing(error);
+        continue;
+      }
+      const list = this.pods.get(pod) ?? [];
+      const now = list[list.length - 1];
+      if (now === undefined || now.atMs !== nowMs) {
+        missing('not scraped this tick');
+        continue;
+      }
+      if (baseTick === undefined) {
+        missing('first scrape: no baseline yet');
+        continue;
+      }
+      let base: { atMs: number; snap: TokenSnapshot } | undefined;
+      let baseIndex = -1;
+      for (let i = list.length - 2; i >= 0; i--) {
+        const s = list[i] as { atMs: number; snap: TokenSnapshot };
+        if (s.atMs <= baseTick) {
+          base = s;
+          baseIndex = i;
+          break;
+        }
+      }
+      let windowSeconds: number;
+      if (base !== undefined) {
+        if (baseIndex > 0) list.splice(0, baseIndex);
+        windowSeconds = (nowMs - base.atMs) / 1000;
+      } else if (createdAtMs !== undefined && createdAtMs >= baseTick) {
+        base = { atMs: baseTick, snap: zeroSnapshot(now.snap) };
+        windowSeconds = (nowMs - baseTick) / 1000;
+      } else if (list.length >= 2) {
+        base = list[0] as { atMs: number; snap: TokenSnapshot };
+        windowSeconds = (nowMs - base.atMs) / 1000;
+      } else {
+        missing('first scrape of this pod: no baseline yet');
+        continue;
+      }
+      try {
+        out.push({
+          pod,
+          prompt: increase(base.snap.prompt, now.snap.prompt),
+          generation: increase(base.snap.generation, now.snap.generation),
+          windowSeconds,
+        });
+      } catch (err) {
+        missing(err instanceof Error ? err.message : String(err));
+      }
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.pods.size;
+  }
+}
+
+/** The same bucket layout with nothing counted: a new engine's histograms. */
+function zeroSnapshot(s: TokenSnapshot): TokenSnapshot {
+  const zero = (h: HistogramDelta | undefined): HistogramDelta | undefined =>
+    h === undefined
+      ? undefined
+      : { buckets: h.buckets.map((b) => ({ le: b.le, count: 0 })), count: 0, sum: 0 };
+  return { prompt: zero(s.prompt), generation: zero(s.generation) };
+}

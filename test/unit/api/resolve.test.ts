@@ -717,12 +717,15 @@ describe('behavior, algorithm parameters and the rest', () => {
     ).toBe(true);
     const v = valueOf(
       resolvePodAutoscaler(
-        ours({ scalingStrategy: 'OPTIMIZER', optimizer: { modelGroup: 'llama', profiles: ['a100'] } }),
+        ours({
+          scalingStrategy: 'OPTIMIZER',
+          optimizer: { modelGroup: 'llama', profiles: ['a100'], targets: [{ gpu: 'A100' }] },
+        }),
       ),
     );
     expect(v).toMatchObject({
       strategy: 'OPTIMIZER',
-      optimizer: { modelGroup: 'llama', profiles: ['a100'] },
+      optimizer: { modelGroup: 'llama', profiles: ['a100'], targets: [{ gpu: 'A100' }] },
     });
     expect(one(resolvePodAutoscaler(aibrix({ scalingStrategy: 'OPTIMIZER' }))).reason).toBe(
       'InvalidScalingStrategy',

@@ -24,6 +24,7 @@ describe('config/samples', () => {
       'dry-run.yaml',
       'hpa-behavior.yaml',
       'kpa-vllm.yaml',
+      'optimizer.yaml',
       'scale-to-zero.yaml',
       'scheduled-bounds.yaml',
     ]);

@@ -1,0 +1,248 @@
+/**
+ * An OPTIMIZER PodAutoscaler driving a model group through the controller, against a real
+ * kube-apiserver with the generated CRD: the plan is written to each Deployment and shown in
+ * status (mix, cost, conditions); a group without a profile gets a NoProfile condition and no
+ * write. Token histograms and profiles are in memory, so the test is about the Kubernetes side.
+ */
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { controlPlaneSkipReason, startControlPlane, type ControlPlane } from '../support/controlplane.js';
+import { makeClients, mergePatch, type KubeClients } from '../../src/k8s/client.js';
+import { startController, type ControllerHandle } from '../../src/controller/controller.js';
+import { TableMetricSource } from '../../src/engine/memory.js';
+import type { InferscaleStatus } from '../../src/api/schema.js';
+import { StaticProfileSource } from '../../src/optimizer/profile-source.js';
+import type { TokenHistogramSource, TokenReading } from '../../src/optimizer/token-scraper.js';
+import { PROFILE_KIND, ProfileSchema } from '../../algorithms/optimizer/profile.js';
+
+const skipReason = await controlPlaneSkipReason();
+if (skipReason) console.warn(`[k8s-model-group.test] SKIPPED: ${skipReason}`);
+
+const NS = 'llm';
+const GROUP = 'autoscaling.inferscale.dev';
+const CRD = new URL('../../config/crd/autoscaling.inferscale.dev_podautoscalers.yaml', import.meta.url);
+
+const grid = { input: [512], output: [128] };
+const profile = (gpu: string, costPerHour: number, rps: number) =>
+  ProfileSchema.parse({
+    kind: PROFILE_KIND,
+    version: 1,
+    gpu,
+    model: 'llama',
+    costPerHour,
+    slo: null,
+    grid,
+    maxRps: [[rps]],
+  });
+
+/** Every scraped pod finishes 3 req/s of 500-in/100-out requests, from the test's start. */
+class SteadyTokens implements TokenHistogramSource {
+  private readonly t0 = Date.now();
+  async read(req: { pods: readonly { name: string }[]; nowMs: number }): Promise<TokenReading> {
+    const n = Math.floor((3 * (req.nowMs - this.t0)) / 1000);
+    const les = [100, 200, 500, 1000];
+    const h = (len: number) => ({
+      count: n,
+      sum: len * n,
+      buckets: les.map((le) => ({ le, count: le >= len ? n : 0 })),
+    });
+    return new Map(req.pods.map((p) => [p.name, { snapshot: { prompt: h(500), generation: h(100) } }]));
+  }
+}
+
+function groupPa(name: string, first: string, second: string, model: string) {
+  return {
+    apiVersion: `${GROUP}/v1alpha1`,
+    kind: 'PodAutoscaler',
+    metadata: { name, namespace: NS },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: first },
+      maxReplicas: 10,
+      scalingStrategy: 'OPTIMIZER',
+      behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
+      optimizer: {
+        model,
+        headroom: 0,
+        windowSeconds: 15,
+        targets: [
+          { gpu: 'A10G' },
+          { gpu: 'H100', scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: second } },
+        ],
+      },
+    },
+  };
+}
+
+describe.skipIf(skipReason !== undefined)('OPTIMIZER model group on a real apiserver', () => {
+  let cp: ControlPlane;
+  let c: KubeClients;
+  let ctl: ControllerHandle;
+
+  const status = async (name: string) =>
+    (
+      (await c.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: 'v1alpha1',
+        namespace: NS,
+        plural: 'podautoscalers',
+        name,
+      })) as { status?: InferscaleStatus }
+    ).status;
+  const replicas = async (name: string) =>
+    (await c.apps.readNamespacedDeployment({ name, namespace: NS })).spec?.replicas;
+
+  async function deployment(name: string, replicas: number): Promise<void> {
+    await c.apps.createNamespacedDeployment({
+      namespace: NS,
+      body: {
+        metadata: { name },
+        spec: {
+          replicas,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
+          },
+        },
+      },
+    });
+    // No kubelet or controller-manager: the "running" pods are made by hand.
+    for (let i = 0; i < replicas; i++) {
+      const pod = `${name}-${i}`;
+      await c.core.createNamespacedPod({
+        namespace: NS,
+        body: {
+          metadata: { name: pod, labels: { app: name } },
+          spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
+        },
+      });
+      await c.core.patchNamespacedPodStatus(
+        {
+          name: pod,
+          namespace: NS,
+          body: {
+            status: {
+              phase: 'Running',
+              podIP: `10.3.0.${i + 1}`,
+              conditions: [{ type: 'Ready', status: 'True' }],
+            },
+          },
+        },
+        mergePatch,
+      );
+    }
+  }
+
+  beforeAll(async () => {
+    cp = await startControlPlane({ controllerManager: false });
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
+    c = makeClients(kc);
+    const created = await cp.request(
+      'POST',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      parseYaml(readFileSync(CRD, 'utf8')),
+    );
+    expect(created.status).toBe(201);
+    await c.core.createNamespace({ body: { metadata: { name: NS } } });
+    await c.core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } });
+    await vi.waitFor(
+      async () => expect((await cp.request('GET', `/apis/${GROUP}/v1alpha1`)).status).toBe(200),
+      { timeout: 30_000, interval: 200 },
+    );
+    for (const [name, n] of [
+      ['llama-a10g', 1],
+      ['llama-h100', 0],
+      ['other-a10g', 1],
+      ['other-h100', 0],
+    ] as const) {
+      await deployment(name, n);
+    }
+    ctl = await startController({
+      kubeConfig: kc,
+      metrics: new TableMetricSource(),
+      tokens: new SteadyTokens(),
+      // A10G: 1 req/s per replica at $1; H100: 10 req/s at $4. At 3 req/s, three A10Gs win.
+      profiles: new StaticProfileSource([profile('A10G', 1, 1), profile('H100', 4, 10)]),
+      periodMs: 500,
+      statusRefreshMs: 500,
+      leaderElection: false,
+      informer: { backoff: { initialMs: 100, maxMs: 1_000 } },
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await ctl?.stop();
+    await cp?.stop();
+  }, 60_000);
+
+  it('writes the plan to each Deployment and shows the mix, its cost and the conditions', async () => {
+    await c.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: 'v1alpha1',
+      namespace: NS,
+      plural: 'podautoscalers',
+      body: groupPa('llama', 'llama-a10g', 'llama-h100', 'llama'),
+    });
+    await vi.waitFor(async () => expect(await replicas('llama-a10g')).toBe(3), {
+      timeout: 20_000,
+      interval: 250,
+    });
+    expect(await replicas('llama-h100')).toBe(0);
+    await vi.waitFor(
+      async () => {
+        const s = await status('llama');
+        expect(s?.conditions?.find((x) => x.type === 'Optimized')).toMatchObject({
+          status: 'True',
+          reason: 'PlanFound',
+        });
+        expect(s?.optimizer).toMatchObject({
+          outcome: 'plan',
+          costPerHour: 3,
+          currency: 'USD',
+          targets: [
+            { gpu: 'A10G', name: 'llama-a10g', planned: 3, desired: 3 },
+            { gpu: 'H100', name: 'llama-h100', planned: 0, desired: 0 },
+          ],
+        });
+        expect(s?.targetsSummary).toBe('3×A10G at $3.00/h');
+        expect(s?.scalingHistory?.[0]).toMatchObject({ algorithm: 'optimizer', success: true });
+      },
+      { timeout: 15_000, interval: 250 },
+    );
+    const events = await c.core.listNamespacedEvent({
+      namespace: NS,
+      fieldSelector: 'involvedObject.name=llama',
+    });
+    expect(
+      events.items.some(
+        (e) => e.reason === 'SuccessfulRescale' && /llama-a10g \(A10G\): 1 → 3/.test(e.message ?? ''),
+      ),
+    ).toBe(true);
+  }, 40_000);
+
+  it('no profile for the model: an Optimized=False/NoProfile condition and no write', async () => {
+    await c.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: 'v1alpha1',
+      namespace: NS,
+      plural: 'podautoscalers',
+      body: groupPa('other', 'other-a10g', 'other-h100', 'mistral'),
+    });
+    await vi.waitFor(
+      async () => {
+        const s = await status('other');
+        expect(s?.conditions?.find((x) => x.type === 'Optimized')).toMatchObject({
+          status: 'False',
+          reason: 'NoProfile',
+        });
+        expect(s?.optimizer?.outcome).toBe('no-profile');
+      },
+      { timeout: 15_000, interval: 250 },
+    );
+    expect(await replicas('other-a10g')).toBe(1);
+    expect(await replicas('other-h100')).toBe(0);
+  }, 30_000);
+});

@@ -1,0 +1,209 @@
+/**
+ * A model group in the simulator: several GPU pools behind one gateway, scaled by the production
+ * ModelGroupEngine; and the token histograms it reads, checked against the production parser.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePodAutoscaler } from '../../../src/api/resolve.js';
+import type { ResolvedPodAutoscaler } from '../../../src/api/resolved.js';
+import { loadHighsSolver } from '../../../src/optimizer/highs.js';
+import { readProfiles } from '../../../src/optimizer/profiles.js';
+import { HttpTokenHistogramSource } from '../../../src/optimizer/token-scraper.js';
+import type { MilpSolver } from '../../../algorithms/optimizer/milp.js';
+import type { Profile } from '../../../algorithms/optimizer/profile.js';
+import { fixedColdStart } from '../../../simulator/cluster/coldstart.js';
+import {
+  poolFactory,
+  runGroupSimulation,
+  summarizeGroupRun,
+  TokenReplica,
+} from '../../../simulator/cluster/group.js';
+import { ReplicaModel } from '../../../simulator/model/replica.js';
+import { Rng } from '../../../simulator/traces/rng.js';
+
+const MODEL = 'Llama-3.1-8B';
+let solver: MilpSolver;
+let profiles: Profile[];
+beforeAll(async () => {
+  solver = (await loadHighsSolver()).solver;
+  profiles = (await readProfiles(['config/profiles'])).profiles.filter((p) => p.model === MODEL);
+});
+
+function groupPa(): ResolvedPodAutoscaler {
+  const r = resolvePodAutoscaler({
+    apiVersion: 'autoscaling.inferscale.dev/v1alpha1',
+    kind: 'PodAutoscaler',
+    metadata: { name: 'g', namespace: 'default' },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llama-a10g' },
+      maxReplicas: 20,
+      scalingStrategy: 'OPTIMIZER',
+      optimizer: {
+        model: MODEL,
+        windowSeconds: 60,
+        targets: [
+          { gpu: 'A10G' },
+          { gpu: 'H100', scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llama-h100' } },
+        ],
+      },
+    },
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.value;
+}
+
+/** Seeded Poisson arrivals: 80 % short chat, 20 % long prompts only the H100 profile can serve. */
+function requests(rate: number, seconds: number) {
+  const rng = new Rng(3);
+  const out = [];
+  for (let t = rng.exp(rate), id = 0; t < seconds; t += rng.exp(rate), id++) {
+    const long = rng.next() < 0.2;
+    out.push({
+      id,
+      arrivalMs: t * 1000,
+      inputTokens: long ? 3000 + rng.int(0, 800) : 100 + rng.int(0, 150),
+      outputTokens: long ? 150 : 100 + rng.int(0, 100),
+    });
+  }
+  return out;
+}
+
+describe('runGroupSimulation', () => {
+  it('plans, scales each pool and routes by bucket; costs add up per pool', async () => {
+    const reqs = requests(6, 300);
+    const run = await runGroupSimulation({
+      name: 'a10g+h100',
+      pa: groupPa(),
+      profiles,
+      requests: reqs,
+      solver: async () => solver,
+      pools: [
+        {
+          gpu: 'A10G',
+          factory: poolFactory({ gpu: 'A10G', model: MODEL }),
+          coldStart: fixedColdStart(60_000),
+          initialReplicas: 1,
+        },
+        {
+          gpu: 'H100',
+          factory: poolFactory({ gpu: 'H100', model: MODEL }),
+          coldStart: fixedColdStart(60_000),
+          initialReplicas: 1,
+        },
+      ],
+    });
+    expect(run.truncated).toBe(false);
+    expect(run.log.completed).toBe(reqs.length);
+    expect(run.outcomes.plan).toBeGreaterThan(10);
+    expect(run.outcomes['no-data']).toBe(1); // the first tick has no baseline
+    for (const p of run.pools)
+      expect(p.costUsd).toBeCloseTo((p.replicaMs / 3_600_000) * p.pricePerReplicaHour, 9);
+    expect(run.costUsd).toBeCloseTo(run.pools[0]!.costUsd + run.pools[1]!.costUsd, 9);
+    // Long prompts only go where a profile can serve them.
+    const longOnA10G = reqs.filter((r) => r.inputTokens >= 3000 && run.poolOf[r.id] === 0).length;
+    expect(longOnA10G).toBe(0);
+    const s = summarizeGroupRun(run, { ttft: 1, itl: 0.1, percentile: 90 });
+    expect(s.completed).toBe(reqs.length);
+    expect(s.meetsSlo).toBe(true);
+    expect(s.pools.map((p) => p.requests).reduce((a, b) => a + b, 0)).toBe(reqs.length);
+  });
+
+  it('refuses a pool list that does not cover the targets', async () => {
+    await expect(
+      runGroupSimulation({
+        name: 'x',
+        pa: groupPa(),
+        profiles,
+        requests: [],
+        pools: [
+          { gpu: 'A10G', factory: poolFactory({ gpu: 'A10G', model: MODEL }), coldStart: fixedColdStart(0) },
+        ],
+      }),
+    ).rejects.toThrow(/no pool configured for target H100/);
+  });
+});
+
+describe('token histograms: the simulator’s direct read equals the production scrape of /metrics', () => {
+  const replica = new TokenReplica(new ReplicaModel('A10G', MODEL));
+  let server: http.Server;
+  let port = 0;
+  beforeAll(async () => {
+    const rng = new Rng(9);
+    for (let id = 0; id < 40; id++) {
+      replica.enqueue(
+        { id, arrivalMs: id * 100, inputTokens: rng.int(5, 3000), outputTokens: rng.int(1, 400) },
+        id * 100,
+      );
+    }
+    for (let t = replica.nextEventTime(); t !== undefined; t = replica.nextEventTime())
+      replica.advanceTo(t, () => {});
+    server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(replica.renderMetrics(replica.model.timeMs));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('both give the same cumulative prompt and generation histograms', async () => {
+    const source = new HttpTokenHistogramSource({ timeoutMs: 2000 });
+    try {
+      const reading = await source.read({
+        owner: { namespace: 'default', name: 'g' },
+        pods: [
+          {
+            name: 'p',
+            namespace: 'default',
+            ip: '127.0.0.1',
+            phase: 'Running',
+            ready: true,
+            terminating: false,
+            labels: {},
+          },
+        ],
+        scrape: { protocol: 'http', port, path: '/metrics' },
+        nowMs: 0,
+        deadlineMs: 5_000,
+      });
+      const got = reading.get('p');
+      expect(got && 'snapshot' in got).toBe(true);
+      const direct = replica.tokenSnapshot();
+      const scraped = (got as { snapshot: typeof direct }).snapshot;
+      expect(scraped.prompt?.count).toBe(40);
+      expect(scraped.prompt).toEqual(direct.prompt);
+      expect(scraped.generation).toEqual(direct.generation);
+    } finally {
+      source.close();
+    }
+  });
+
+  it('a pod that does not answer is an error for that pod, not zero', async () => {
+    const source = new HttpTokenHistogramSource({ timeoutMs: 500 });
+    try {
+      const reading = await source.read({
+        owner: { namespace: 'default', name: 'g' },
+        pods: [
+          {
+            name: 'gone',
+            namespace: 'default',
+            ip: '127.0.0.1',
+            phase: 'Running',
+            ready: true,
+            terminating: false,
+            labels: {},
+          },
+        ],
+        scrape: { protocol: 'http', port: 1, path: '/metrics' },
+        nowMs: 0,
+        deadlineMs: 1_000,
+      });
+      expect(reading.get('gone')).toMatchObject({
+        error: expect.stringMatching(/pod gone \(http:\/\/127\.0\.0\.1:1\/metrics\)/),
+      });
+    } finally {
+      source.close();
+    }
+  });
+});
