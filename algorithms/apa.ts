@@ -19,7 +19,7 @@
  * - W-12: an empty window means no recommendation, never "u = 0, halve the replicas".
  * - Missing data (no fresh sample, or some ready pods unknown) never lowers the recommendation.
  */
-import { fmt, observe, sum, type Observation } from './observe.js';
+import { coverage, fmt, missingDataHold, observe, sum, unusableTarget, type Observation } from './observe.js';
 import type { ApaParams } from './params.js';
 import type { AlgorithmInput, DecisionDetails, Recommendation, ScalingAlgorithm } from './types.js';
 import {
@@ -78,6 +78,24 @@ interface Decision {
   explain: string;
 }
 
+/** Scale down to the estimate, but by at most the down-rate: floor(c/r↓). */
+function belowTarget(ratio: number, estimate: number, c: number, p: ApaParams): Decision {
+  const downLimit = Math.floor(c / p.maxScaleDownRate);
+  return {
+    desired: Math.max(estimate, downLimit),
+    ratio,
+    estimate,
+    upLimit: null,
+    downLimit,
+    base: c,
+    explain: 'below target',
+  };
+}
+
+function withinTolerance(ratio: number, estimate: number | null, c: number, base: number): Decision {
+  return { desired: c, ratio, estimate, upLimit: null, downLimit: null, base, explain: 'within tolerance' };
+}
+
 function decidePerPod(u: number, T: number, c: number, base: number, p: ApaParams): Decision {
   const ratio = u / T;
   if (ratio > 1 + p.upTolerance) {
@@ -87,28 +105,8 @@ function decidePerPod(u: number, T: number, c: number, base: number, p: ApaParam
     const guard = base < c && estimate <= c ? `; ${c - base} pod(s) still starting cover it` : '';
     return { desired, ratio, estimate, upLimit, downLimit: null, base, explain: `above target${guard}` };
   }
-  if (ratio < 1 - p.downTolerance) {
-    const downLimit = Math.floor(c / p.maxScaleDownRate);
-    const estimate = Math.ceil(c * ratio);
-    return {
-      desired: Math.max(estimate, downLimit),
-      ratio,
-      estimate,
-      upLimit: null,
-      downLimit,
-      base: c,
-      explain: 'below target',
-    };
-  }
-  return {
-    desired: c,
-    ratio,
-    estimate: null,
-    upLimit: null,
-    downLimit: null,
-    base,
-    explain: 'within tolerance',
-  };
+  if (ratio < 1 - p.downTolerance) return belowTarget(ratio, Math.ceil(c * ratio), c, p);
+  return withinTolerance(ratio, null, c, base);
 }
 
 function decideTotal(demand: number, T: number, c: number, p: ApaParams): Decision {
@@ -139,27 +137,8 @@ function decideTotal(demand: number, T: number, c: number, p: ApaParams): Decisi
       explain: 'above target',
     };
   }
-  if (ratio < 1 - p.downTolerance) {
-    const downLimit = Math.floor(c / p.maxScaleDownRate);
-    return {
-      desired: Math.max(estimate, downLimit),
-      ratio,
-      estimate,
-      upLimit: null,
-      downLimit,
-      base: c,
-      explain: 'below target',
-    };
-  }
-  return {
-    desired: c,
-    ratio,
-    estimate,
-    upLimit: null,
-    downLimit: null,
-    base: c,
-    explain: 'within tolerance',
-  };
+  if (ratio < 1 - p.downTolerance) return belowTarget(ratio, estimate, c, p);
+  return withinTolerance(ratio, estimate, c, c);
 }
 
 export function apaRecommend(
@@ -181,26 +160,19 @@ export function apaRecommend(
   const windowValue = windowAverage(window, nowMs);
   window = pruneWindow(window, nowMs);
   const nextState: ApaState = { window, mode };
-  const missingPods = obs.kind === 'global' ? 0 : obs.missing;
-  const partial = obs.kind === 'pods' && obs.missing > 0;
-  const stale = value === undefined;
+  const cov = coverage(obs);
   const details: DecisionDetails = {
     mode,
     sampleValue: value ?? null,
     windowValue: windowValue ?? null,
     readyPods: input.readyPods,
     startingPods: obs.unready,
-    missingPods,
-    partial,
-    stale,
+    ...cov,
   };
-  if (!(T > 0) || !Number.isFinite(T)) {
+  const badTarget = unusableTarget('apa', input);
+  if (badTarget !== undefined) {
     return {
-      recommendation: {
-        replicas: undefined,
-        reason: `apa: target ${T} is not a positive number; fix targetValue of metric ${input.metric}`,
-        details,
-      },
+      recommendation: { replicas: undefined, reason: badTarget, details },
       state: nextState,
     };
   }
@@ -219,14 +191,9 @@ export function apaRecommend(
   const base = obs.unready > 0 ? Math.min(Math.max(0, input.readyPods), c) : c;
   const d =
     mode === 'total' ? decideTotal(windowValue, T, c, params) : decidePerPod(windowValue, T, c, base, params);
-  let desired = d.desired;
-  let note = '';
-  if ((stale || partial) && desired < c) {
-    note = stale
-      ? ' (no fresh sample: not scaling down)'
-      : ` (${missingPods} ready pod(s) unknown: not scaling down)`;
-    desired = c;
-  }
+  const hold = missingDataHold(cov, d.desired, c);
+  const desired = hold === undefined ? d.desired : c;
+  const note = hold === undefined ? '' : ` (${hold})`;
   const what = mode === 'total' ? `total demand ${fmt(windowValue)}` : `per-pod value ${fmt(windowValue)}`;
   return {
     recommendation: {

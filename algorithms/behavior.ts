@@ -17,7 +17,7 @@
  * caller after a successful write (`recordScaleEvent`), as Kubernetes does after a rescale.
  * All state is plain data.
  */
-import type { Behavior, ScalingRules } from './params.js';
+import type { Behavior, ScalingPolicy, ScalingRules } from './params.js';
 import type { DecisionDetails, ReplicaBounds } from './types.js';
 
 /** Kubernetes' defaults (pkg/apis/autoscaling/v2/defaults.go), tolerance from the 0.1 flag. */
@@ -113,28 +113,54 @@ function changeInPeriod(events: readonly ScaleEvent[], nowMs: number, periodSeco
 }
 
 /**
- * Highest size the scale-up policies allow now (Kubernetes' calculateScaleUpLimitWithScalingRules).
- * An empty policy list means "no limit" (Kubernetes rejects an empty list at admission).
+ * The size the policies of one direction allow now, from the scale events within each policy's
+ * period: period start = current − added + removed. `Max` takes the most permissive policy (the
+ * highest limit up, the lowest down), `Min` the least. An empty policy list means "no limit"
+ * (Kubernetes rejects an empty list at admission).
  */
+function policyLimit(
+  state: BehaviorState,
+  rules: ScalingRules,
+  nowMs: number,
+  current: number,
+  up: boolean,
+): number {
+  if (rules.selectPolicy === 'Disabled') return current;
+  if (rules.policies.length === 0) return up ? Infinity : -Infinity;
+  const highest = (rules.selectPolicy === 'Min') !== up;
+  const pick = highest ? Math.max : Math.min;
+  let result = highest ? -Infinity : Infinity;
+  for (const policy of rules.policies) {
+    const added = changeInPeriod(state.scaleUpEvents, nowMs, policy.periodSeconds);
+    const removed = changeInPeriod(state.scaleDownEvents, nowMs, policy.periodSeconds);
+    const periodStart = current - added + removed;
+    result = pick(result, up ? allowedUp(policy, periodStart) : allowedDown(policy, periodStart));
+  }
+  return result;
+}
+
+/** A Pods policy allows +value, a Percent policy ceil(start·(1 + v/100)). */
+function allowedUp(policy: ScalingPolicy, periodStart: number): number {
+  return policy.type === 'Pods'
+    ? periodStart + policy.value
+    : Math.ceil(periodStart * (1 + policy.value / 100));
+}
+
+/** A Pods policy allows −value, a Percent policy trunc(start·(1 − v/100)). */
+function allowedDown(policy: ScalingPolicy, periodStart: number): number {
+  return policy.type === 'Pods'
+    ? periodStart - policy.value
+    : Math.trunc(periodStart * (1 - policy.value / 100));
+}
+
+/** Highest size the scale-up policies allow now (Kubernetes' calculateScaleUpLimitWithScalingRules). */
 export function scaleUpLimit(
   state: BehaviorState,
   rules: ScalingRules,
   nowMs: number,
   current: number,
 ): number {
-  if (rules.selectPolicy === 'Disabled') return current;
-  if (rules.policies.length === 0) return Infinity;
-  const pick = rules.selectPolicy === 'Min' ? Math.min : Math.max;
-  let result = rules.selectPolicy === 'Min' ? Infinity : -Infinity;
-  for (const policy of rules.policies) {
-    const added = changeInPeriod(state.scaleUpEvents, nowMs, policy.periodSeconds);
-    const removed = changeInPeriod(state.scaleDownEvents, nowMs, policy.periodSeconds);
-    const periodStart = current - added + removed;
-    const proposed =
-      policy.type === 'Pods' ? periodStart + policy.value : Math.ceil(periodStart * (1 + policy.value / 100));
-    result = pick(result, proposed);
-  }
-  return result;
+  return policyLimit(state, rules, nowMs, current, true);
 }
 
 /** Lowest size the scale-down policies allow now (calculateScaleDownLimitWithBehaviors). */
@@ -144,21 +170,7 @@ export function scaleDownLimit(
   nowMs: number,
   current: number,
 ): number {
-  if (rules.selectPolicy === 'Disabled') return current;
-  if (rules.policies.length === 0) return -Infinity;
-  const pick = rules.selectPolicy === 'Min' ? Math.max : Math.min;
-  let result = rules.selectPolicy === 'Min' ? -Infinity : Infinity;
-  for (const policy of rules.policies) {
-    const added = changeInPeriod(state.scaleUpEvents, nowMs, policy.periodSeconds);
-    const removed = changeInPeriod(state.scaleDownEvents, nowMs, policy.periodSeconds);
-    const periodStart = current - added + removed;
-    const proposed =
-      policy.type === 'Pods'
-        ? periodStart - policy.value
-        : Math.trunc(periodStart * (1 - policy.value / 100));
-    result = pick(result, proposed);
-  }
-  return result;
+  return policyLimit(state, rules, nowMs, current, false);
 }
 
 export interface RateLimited {

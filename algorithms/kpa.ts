@@ -16,7 +16,7 @@
  *
  * `kpaComputeTargetReplicasAibrix` keeps AIBrix's core maths verbatim for parity checks.
  */
-import { fmt, observe, sum, type Observation } from './observe.js';
+import { coverage, fmt, missingDataHold, observe, sum, unusableTarget, type Observation } from './observe.js';
 import type { KpaParams } from './params.js';
 import type { AlgorithmInput, DecisionDetails, Recommendation, ScalingAlgorithm } from './types.js';
 import {
@@ -111,26 +111,19 @@ export function kpaRecommend(
   const panicWindowValue = windowAverage(panic, nowMs);
   stable = pruneWindow(stable, nowMs);
   panic = pruneWindow(panic, nowMs);
-  const missingPods = obs.kind === 'global' ? 0 : obs.missing;
-  const partial = obs.kind === 'pods' && obs.missing > 0;
-  const stale = demand === undefined;
+  const cov = coverage(obs);
   const base: DecisionDetails = {
     totalDemand: demand ?? null,
     readyPods: input.readyPods,
     startingPods: obs.unready,
     knownPods: obs.kind === 'pods' ? obs.known.length : null,
-    missingPods,
-    partial,
-    stale,
+    ...cov,
   };
 
-  if (!(T > 0) || !Number.isFinite(T)) {
+  const badTarget = unusableTarget('kpa', input);
+  if (badTarget !== undefined) {
     return {
-      recommendation: {
-        replicas: undefined,
-        reason: `kpa: target ${T} is not a positive number; fix targetValue of metric ${input.metric}`,
-        details: base,
-      },
+      recommendation: { replicas: undefined, reason: badTarget, details: base },
       state: { ...state, stable, panic },
     };
   }
@@ -188,10 +181,9 @@ export function kpaRecommend(
     else if (desired < maxPanicPods) notes.push(`holding ${maxPanicPods}: no scale-down while panicking`);
     desired = maxPanicPods;
   }
-  if ((stale || partial) && desired < c) {
-    notes.push(
-      stale ? 'no fresh sample: not scaling down' : `${missingPods} ready pod(s) unknown: not scaling down`,
-    );
+  const hold = missingDataHold(cov, desired, c);
+  if (hold !== undefined) {
+    notes.push(hold);
     desired = c;
   }
 

@@ -71,6 +71,42 @@ export function observe(input: AlgorithmInput): Observation {
   return { kind: 'pods', known, missing, unready };
 }
 
+/** How complete a tick's observation is, as every recommender reports it in its details. */
+export interface Coverage {
+  /** Ready pods without a usable value (0 for a global value). */
+  missingPods: number;
+  /** Some ready pods reported a value and some did not. */
+  partial: boolean;
+  /** Nothing usable arrived this tick. */
+  stale: boolean;
+}
+
+export function coverage(obs: Observation): Coverage {
+  return {
+    missingPods: obs.kind === 'global' ? 0 : obs.missing,
+    partial: obs.kind === 'pods' && obs.missing > 0,
+    stale: obs.kind === 'none',
+  };
+}
+
+/**
+ * Missing data never lowers the recommendation: the note saying why `desired` is held at
+ * `current`, or undefined when it is not.
+ */
+export function missingDataHold(c: Coverage, desired: number, current: number): string | undefined {
+  if (!(c.stale || c.partial) || desired >= current) return undefined;
+  return c.stale
+    ? 'no fresh sample: not scaling down'
+    : `${c.missingPods} ready pod(s) unknown: not scaling down`;
+}
+
+/** Why `input.target` cannot be divided by (not a positive finite number), or undefined. */
+export function unusableTarget(algorithm: string, input: AlgorithmInput): string | undefined {
+  const T = input.target;
+  if (T > 0 && Number.isFinite(T)) return undefined;
+  return `${algorithm}: target ${T} is not a positive number; fix targetValue of metric ${input.metric}`;
+}
+
 export function sum(values: readonly number[]): number {
   let total = 0;
   for (const v of values) total += v;

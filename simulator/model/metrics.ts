@@ -209,6 +209,16 @@ class FamilyList {
   }
 }
 
+/** `vllm:cache_config_info`: V1 labels it with the engine index, V0 does not. */
+function cacheConfigInfo(v: MetricsView, withEngine: boolean): MetricFamily {
+  return gauge(
+    'vllm:cache_config_info',
+    'Information of the LLMEngine CacheConfig',
+    cacheConfigLabels(v, withEngine),
+    1,
+  );
+}
+
 function cacheConfigLabels(v: MetricsView, withEngine: boolean): Record<string, string> {
   const l: Record<string, string> = {
     block_size: String(v.blockSize),
@@ -227,6 +237,65 @@ function cacheConfigLabels(v: MetricsView, withEngine: boolean): Record<string, 
   };
   if (withEngine) l.engine = '0';
   return l;
+}
+
+// Families V1 and V0 share (same names, HELP texts and token buckets); each dialect places them
+// in its own registration order.
+
+function vllmLengthHistograms(f: FamilyList, s: ReplicaStats): void {
+  const tb = s.tokenBuckets;
+  f.histogram('vllm:request_prompt_tokens', 'Number of prefill tokens processed.', s.promptLen, tb);
+  f.histogram(
+    'vllm:request_generation_tokens',
+    'Number of generation tokens processed.',
+    s.generationLen,
+    tb,
+  );
+}
+
+function vllmParamHistograms(f: FamilyList, s: ReplicaStats): void {
+  const tb = s.tokenBuckets;
+  f.histogram(
+    'vllm:request_max_num_generation_tokens',
+    'Histogram of maximum number of requested generation tokens.',
+    s.maxGenerationLen,
+    tb,
+  );
+  f.histogram('vllm:request_params_n', 'Histogram of the n request parameter.', s.paramsN, PARAMS_N_BUCKETS);
+  f.histogram(
+    'vllm:request_params_max_tokens',
+    'Histogram of the max_tokens request parameter.',
+    s.paramsMaxTokens,
+    tb,
+  );
+}
+
+/** Time per request phase; `rl` is the dialect's request-latency bucket list. */
+function vllmPhaseHistograms(f: FamilyList, s: ReplicaStats, rl: readonly number[]): void {
+  f.histogram(
+    'vllm:request_queue_time_seconds',
+    'Histogram of time spent in WAITING phase for request.',
+    s.queue,
+    rl,
+  );
+  f.histogram(
+    'vllm:request_inference_time_seconds',
+    'Histogram of time spent in RUNNING phase for request.',
+    s.inference,
+    rl,
+  );
+  f.histogram(
+    'vllm:request_prefill_time_seconds',
+    'Histogram of time spent in PREFILL phase for request.',
+    s.prefill,
+    rl,
+  );
+  f.histogram(
+    'vllm:request_decode_time_seconds',
+    'Histogram of time spent in DECODE phase for request.',
+    s.decode,
+    rl,
+  );
 }
 
 function vllmV1(v: MetricsView, opts: RenderOptions): MetricFamily[] {
@@ -296,33 +365,14 @@ function vllmV1(v: MetricsView, opts: RenderOptions): MetricFamily[] {
     'Count of successfully processed requests.',
     FINISH_REASONS.map((r) => ({ extra: { finished_reason: r }, value: s.success[r] })),
   );
-  const tb = s.tokenBuckets;
-  f.histogram('vllm:request_prompt_tokens', 'Number of prefill tokens processed.', s.promptLen, tb);
-  f.histogram(
-    'vllm:request_generation_tokens',
-    'Number of generation tokens processed.',
-    s.generationLen,
-    tb,
-  );
+  vllmLengthHistograms(f, s);
   f.histogram(
     'vllm:iteration_tokens_total',
     'Histogram of number of tokens per engine_step.',
     s.iterationTokens,
     ITERATION_TOKENS_BUCKETS,
   );
-  f.histogram(
-    'vllm:request_max_num_generation_tokens',
-    'Histogram of maximum number of requested generation tokens.',
-    s.maxGenerationLen,
-    tb,
-  );
-  f.histogram('vllm:request_params_n', 'Histogram of the n request parameter.', s.paramsN, PARAMS_N_BUCKETS);
-  f.histogram(
-    'vllm:request_params_max_tokens',
-    'Histogram of the max_tokens request parameter.',
-    s.paramsMaxTokens,
-    tb,
-  );
+  vllmParamHistograms(f, s);
   f.histogram(
     'vllm:time_to_first_token_seconds',
     'Histogram of time to first token in seconds.',
@@ -343,58 +393,21 @@ function vllmV1(v: MetricsView, opts: RenderOptions): MetricFamily[] {
   );
   const rl = V1_REQUEST_LATENCY_BUCKETS;
   f.histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', s.e2e, rl);
-  f.histogram(
-    'vllm:request_queue_time_seconds',
-    'Histogram of time spent in WAITING phase for request.',
-    s.queue,
-    rl,
-  );
-  f.histogram(
-    'vllm:request_inference_time_seconds',
-    'Histogram of time spent in RUNNING phase for request.',
-    s.inference,
-    rl,
-  );
-  f.histogram(
-    'vllm:request_prefill_time_seconds',
-    'Histogram of time spent in PREFILL phase for request.',
-    s.prefill,
-    rl,
-  );
-  f.histogram(
-    'vllm:request_decode_time_seconds',
-    'Histogram of time spent in DECODE phase for request.',
-    s.decode,
-    rl,
-  );
+  vllmPhaseHistograms(f, s, rl);
   f.histogram(
     'vllm:request_prefill_kv_computed_tokens',
     'Histogram of new KV tokens computed during prefill (excluding cached tokens).',
     s.prefillKvComputed,
-    tb,
+    s.tokenBuckets,
   );
-  f.out.push(
-    gauge(
-      'vllm:cache_config_info',
-      'Information of the LLMEngine CacheConfig',
-      cacheConfigLabels(v, true),
-      1,
-    ),
-  );
+  f.out.push(cacheConfigInfo(v, true));
   return f.out;
 }
 
 function vllmV0(v: MetricsView): MetricFamily[] {
   const s = v.stats;
   const f = new FamilyList(undefined, { model_name: v.modelName });
-  f.out.push(
-    gauge(
-      'vllm:cache_config_info',
-      'Information of the LLMEngine CacheConfig',
-      cacheConfigLabels(v, false),
-      1,
-    ),
-  );
+  f.out.push(cacheConfigInfo(v, false));
   f.gauge('vllm:num_requests_running', 'Number of requests currently running on GPU.', v.running);
   f.gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', v.waiting);
   f.gauge('vllm:num_requests_swapped', 'Number of requests swapped to CPU.', 0);
@@ -438,51 +451,9 @@ function vllmV0(v: MetricsView): MetricFamily[] {
     s.e2e,
     rl,
   );
-  f.histogram(
-    'vllm:request_queue_time_seconds',
-    'Histogram of time spent in WAITING phase for request.',
-    s.queue,
-    rl,
-  );
-  f.histogram(
-    'vllm:request_inference_time_seconds',
-    'Histogram of time spent in RUNNING phase for request.',
-    s.inference,
-    rl,
-  );
-  f.histogram(
-    'vllm:request_prefill_time_seconds',
-    'Histogram of time spent in PREFILL phase for request.',
-    s.prefill,
-    rl,
-  );
-  f.histogram(
-    'vllm:request_decode_time_seconds',
-    'Histogram of time spent in DECODE phase for request.',
-    s.decode,
-    rl,
-  );
-  const tb = s.tokenBuckets;
-  f.histogram('vllm:request_prompt_tokens', 'Number of prefill tokens processed.', s.promptLen, tb);
-  f.histogram(
-    'vllm:request_generation_tokens',
-    'Number of generation tokens processed.',
-    s.generationLen,
-    tb,
-  );
-  f.histogram(
-    'vllm:request_max_num_generation_tokens',
-    'Histogram of maximum number of requested generation tokens.',
-    s.maxGenerationLen,
-    tb,
-  );
-  f.histogram('vllm:request_params_n', 'Histogram of the n request parameter.', s.paramsN, PARAMS_N_BUCKETS);
-  f.histogram(
-    'vllm:request_params_max_tokens',
-    'Histogram of the max_tokens request parameter.',
-    s.paramsMaxTokens,
-    tb,
-  );
+  vllmPhaseHistograms(f, s, rl);
+  vllmLengthHistograms(f, s);
+  vllmParamHistograms(f, s);
   f.counter(
     'vllm:request_success',
     'Count of successfully processed requests.',

@@ -121,6 +121,33 @@ function parseJsonLine(c: Collector, text: string, line: number): Record<string,
   return v as Record<string, unknown>;
 }
 
+/**
+ * Calls `each` with every JSON object line of a JSONL trace (blank lines skipped, a line that is
+ * not a JSON object reported) until the collector is full.
+ */
+function forEachJsonLine(
+  path: string,
+  c: Collector,
+  each: (o: Record<string, unknown>, line: number) => void,
+): void {
+  forEachLine(path, (text, line) => {
+    if (c.full) return false;
+    if (text.trim() === '') return;
+    const o = parseJsonLine(c, text, line);
+    if (!o) return;
+    each(o, line);
+  });
+}
+
+/** A `timestamp` field in ms since the trace's own zero, or undefined after reporting the line. */
+function msTimestamp(c: Collector, line: number, ts: unknown): number | undefined {
+  if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) {
+    c.fail(line, `timestamp must be a number of ms >= 0, got ${describe(ts)}`);
+    return undefined;
+  }
+  return ts;
+}
+
 function hashIdList(c: Collector, line: number, field: string, v: unknown): number[] | undefined | false {
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x))) {
@@ -198,16 +225,9 @@ export function readAzureCsv(path: string, opts: TraceReadOptions = {}): Trace {
 
 export function readMooncakeJsonl(path: string, opts: TraceReadOptions = {}): Trace {
   const c = new Collector(path, opts);
-  forEachLine(path, (text, line) => {
-    if (c.full) return false;
-    if (text.trim() === '') return;
-    const o = parseJsonLine(c, text, line);
-    if (!o) return;
-    const ts = o.timestamp;
-    if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) {
-      c.fail(line, `timestamp must be a number of ms >= 0, got ${describe(ts)}`);
-      return;
-    }
+  forEachJsonLine(path, c, (o, line) => {
+    const ts = msTimestamp(c, line, o.timestamp);
+    if (ts === undefined) return;
     if (!checkTokens(c, line, 'input_length', o.input_length)) return;
     if (!checkOutput(c, line, 'output_length', o.output_length)) return;
     const ids = hashIdList(c, line, 'hash_ids', o.hash_ids);
@@ -221,16 +241,9 @@ export function readMooncakeJsonl(path: string, opts: TraceReadOptions = {}): Tr
 
 export function readAibrixJsonl(path: string, opts: TraceReadOptions = {}): Trace {
   const c = new Collector(path, opts);
-  forEachLine(path, (text, line) => {
-    if (c.full) return false;
-    if (text.trim() === '') return;
-    const o = parseJsonLine(c, text, line);
-    if (!o) return;
-    const ts = o.timestamp;
-    if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) {
-      c.fail(line, `timestamp must be a number of ms >= 0, got ${describe(ts)}`);
-      return;
-    }
+  forEachJsonLine(path, c, (o, line) => {
+    const ts = msTimestamp(c, line, o.timestamp);
+    if (ts === undefined) return;
     if (!Array.isArray(o.requests)) {
       c.fail(line, `requests must be an array, got ${describe(o.requests)}`);
       return;
@@ -256,11 +269,7 @@ export function readAibrixJsonl(path: string, opts: TraceReadOptions = {}): Trac
 
 export function readInferscaleJsonl(path: string, opts: TraceReadOptions = {}): Trace {
   const c = new Collector(path, opts);
-  forEachLine(path, (text, line) => {
-    if (c.full) return false;
-    if (text.trim() === '') return;
-    const o = parseJsonLine(c, text, line);
-    if (!o) return;
+  forEachJsonLine(path, c, (o, line) => {
     if (typeof o.t !== 'number' || !Number.isFinite(o.t) || o.t < 0) {
       c.fail(line, `t must be a number of seconds >= 0, got ${describe(o.t)}`);
       return;

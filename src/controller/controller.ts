@@ -15,7 +15,7 @@
  * does (AIBrix re-reconciles on its own status writes, so its scaling compounds, W-11).
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { Clock, MetricSource, ScaleTarget } from '../engine/seams.js';
+import type { Clock } from '../engine/seams.js';
 import { ScalingEngine, type TickResult } from '../engine/engine.js';
 import { initialPipelineState } from '../engine/pipeline.js';
 import type { ResolvedPodAutoscaler } from '../api/resolved.js';
@@ -36,8 +36,8 @@ import {
 import { Informer } from '../k8s/informer.js';
 import { KubePodSource } from '../k8s/pod-source.js';
 import { KubeScaleTarget } from '../k8s/scale-target.js';
-import { LeaderElector, kubeLeaseClient, defaultIdentity } from '../k8s/leader.js';
-import { KubeEventRecorder, type EventSink, type InvolvedObject } from '../k8s/events.js';
+import { defaultIdentity, type LeaderElector } from '../k8s/leader.js';
+import { KubeEventRecorder, type EventSink, type EventType, type InvolvedObject } from '../k8s/events.js';
 import { TickScheduler } from './scheduler.js';
 import { ConflictRegistry, targetKey } from './conflicts.js';
 import {
@@ -49,13 +49,23 @@ import {
 } from './status.js';
 import { buildHpa, hpaName, ownedBy, specDiffers } from './native-hpa.js';
 import { behaviorStateFromStatus } from './rebuild.js';
-import { AutoscalerMetrics } from './metrics.js';
-import { InferscaleMetrics } from '../observability/metrics.js';
+import type { AutoscalerMetrics } from './metrics.js';
 import { recordTickMetrics, tickEvents } from './report.js';
 import { ModelGroupEngine } from '../engine/model-group.js';
 import { HttpTokenHistogramSource, type TokenHistogramSource } from '../optimizer/token-scraper.js';
 import { FileProfileSource, type ProfileSource } from '../optimizer/profile-source.js';
 import { computeGroupStatus } from './group-status.js';
+import {
+  autoscalerMetrics,
+  leaderOnlyWrites,
+  leaseElector,
+  realClock,
+  type LeaderElectionOptions,
+  type ScalingLoopHandle,
+  type ScalingLoopOptions,
+} from './loop-parts.js';
+
+export type { LeaderElectionOptions } from './loop-parts.js';
 
 export const PLURAL = 'podautoscalers';
 
@@ -77,57 +87,15 @@ export interface PodAutoscalerObject {
   status?: InferscaleStatus;
 }
 
-export interface LeaderElectionOptions {
-  /** Namespace of the Lease (the controller's own namespace). */
-  namespace: string;
-  /** Lease name. Default `inferscale-controller`. */
-  name?: string;
-  identity?: string;
-  leaseDurationMs?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
-}
-
-export interface ControllerOptions {
-  /** A loaded KubeConfig, or where to load one from. */
-  kubeConfig?: k8s.KubeConfig;
-  kubeconfig?: string;
-  context?: string;
-  inCluster?: boolean;
+export interface ControllerOptions extends ScalingLoopOptions {
   /** Watch PodAutoscalers and pods in this namespace only. Default: all namespaces. */
   namespace?: string;
   /** Also serve autoscaling.aibrix.ai/v1alpha1 PodAutoscalers. */
   aibrixCompat?: boolean;
-  /** Tick period per PodAutoscaler. Default 15 s. */
-  periodMs?: number;
-  /** Shadow mode for every PodAutoscaler: decide, report, never write replicas. */
-  dryRun?: boolean;
   /** Lease-based leader election; `false` runs as the only instance. */
   leaderElection: LeaderElectionOptions | false;
-  /** How replicas are written (see scale-target.ts). Default `update`. */
-  scaleWriteMode?: 'update' | 'patch';
-  /** Reads the PodAutoscalers' metrics (the src/metrics dispatcher in production). */
-  metrics: MetricSource & { forget?(owner: { namespace: string; name: string }): void };
-  /** Replaces the /scale adapter (tests wrap it to inject faults). */
-  scaleTarget?: ScaleTarget;
-  log?: Logger;
-  /** Where the Prometheus series go (the health server serves its registry). Default: a new one. */
-  metricsRegistry?: InferscaleMetrics;
   /** Rewrite an unchanged status at least this often (fresh lastDecision/currentMetrics). Default 60 s. */
   statusRefreshMs?: number;
-  /** PodAutoscalers ticking at once. Default 8. */
-  concurrency?: number;
-  /** Server-side label selector for the pod informer. */
-  podLabelSelector?: string;
-  /** Record Kubernetes Events. Default true. */
-  events?: boolean;
-  clock?: Clock;
-  /** Informer tuning (tests shorten these). */
-  informer?: {
-    relistIntervalMs?: number;
-    watchdogMs?: number;
-    backoff?: { initialMs?: number; maxMs?: number };
-  };
   /** How long start waits for caches before giving up. Default 60 s. */
   syncTimeoutMs?: number;
   /**
@@ -140,19 +108,11 @@ export interface ControllerOptions {
   profiles?: ProfileSource;
 }
 
-export interface ControllerHandle {
+export interface ControllerHandle extends ScalingLoopHandle {
   readonly identity: string;
-  isLeader(): boolean;
-  /** Caches synced: ready to serve. */
-  ready(): boolean;
   /** Runs one tick of one PodAutoscaler now (leader only); for tests and debugging. */
   reconcileNow(namespace: string, name: string, group?: string): Promise<void>;
-  readonly engine: ScalingEngine;
-  readonly metrics: AutoscalerMetrics;
-  stop(): Promise<void>;
 }
-
-const realClock: Clock = { now: () => Date.now() };
 
 export async function startController(o: ControllerOptions): Promise<ControllerHandle> {
   const c = new Controller(o);
@@ -174,6 +134,19 @@ interface Memory {
   hpaCleanKey?: string;
   /** OPTIMIZER: the last non-plan outcome, to send its event once. */
   groupProblem?: string;
+}
+
+/** One reconcile of one PodAutoscaler: what its steps (status, events, HPA clean-up) share. */
+interface Reconciling {
+  key: string;
+  raw: PodAutoscalerObject;
+  group: string;
+  involved: InvolvedObject;
+  /** Status as last written (ours, else the cache's). */
+  prev: InferscaleStatus | undefined;
+  generation: number | undefined;
+  nowMs: number;
+  log: Logger;
 }
 
 class NotLeaderError extends Error {
@@ -212,9 +185,7 @@ export class Controller implements ControllerHandle {
       loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context, inCluster: o.inCluster });
     this.clients = makeClients(kc);
     this.identity = o.leaderElection ? (o.leaderElection.identity ?? defaultIdentity()) : defaultIdentity();
-    this.metrics = new AutoscalerMetrics(
-      o.metricsRegistry ?? new InferscaleMetrics({ defaultMetrics: false }),
-    );
+    this.metrics = autoscalerMetrics(o.metricsRegistry);
     this.statusRefreshMs = o.statusRefreshMs ?? 60_000;
     this.groups = o.aibrixCompat ? [INFERSCALE_GROUP, AIBRIX_GROUP] : [INFERSCALE_GROUP];
 
@@ -229,12 +200,11 @@ export class Controller implements ControllerHandle {
     const scale =
       o.scaleTarget ??
       new KubeScaleTarget({ clients: this.clients, log: this.log, writeMode: o.scaleWriteMode });
-    // Only the leader writes: a tick that was already running when leadership was lost cannot.
-    const guardedScale: ScaleTarget = {
-      get: (ns, ref) => scale.get(ns, ref),
-      set: (ns, ref, replicas) =>
-        this.leading ? scale.set(ns, ref, replicas) : Promise.reject(new NotLeaderError()),
-    };
+    const guardedScale = leaderOnlyWrites(
+      scale,
+      () => this.leading,
+      () => new NotLeaderError(),
+    );
     this.engine = new ScalingEngine({
       clock: this.clock,
       pods: this.pods,
@@ -268,15 +238,9 @@ export class Controller implements ControllerHandle {
     }
     for (const group of this.groups) this.paInformers.set(group, this.makePaInformer(group));
     if (o.leaderElection) {
-      const le = o.leaderElection;
-      this.elector = new LeaderElector({
-        leases: kubeLeaseClient(this.clients.coordination),
-        namespace: le.namespace,
-        name: le.name ?? 'inferscale-controller',
+      this.elector = leaseElector(this.clients, o.leaderElection, {
+        defaultName: 'inferscale-controller',
         identity: this.identity,
-        leaseDurationMs: le.leaseDurationMs,
-        renewDeadlineMs: le.renewDeadlineMs,
-        retryPeriodMs: le.retryPeriodMs,
         log: this.log,
         onStartedLeading: () => this.startLeading(),
         onStoppedLeading: (reason) => this.stopLeading(reason),
@@ -480,6 +444,7 @@ export class Controller implements ControllerHandle {
     const nowMs = this.clock.now();
     const prev = mem.status ?? raw.status;
     const generation = raw.metadata?.generation;
+    const rc: Reconciling = { key, raw, group, involved, prev, generation, nowMs, log };
 
     if (raw.metadata?.deletionTimestamp) return; // being deleted: leave it alone
 
@@ -501,17 +466,8 @@ export class Controller implements ControllerHandle {
         mem.lastProblem = problem;
         this.updateCounts();
       }
-      await this.writeStatus(
-        key,
-        raw,
-        group,
-        { kind: 'invalid', issues: resolved.issues },
-        prev,
-        generation,
-        nowMs,
-        log,
-      );
-      await this.cleanupHpa(key, raw, involved, 'invalid', log);
+      await this.writeStatus(rc, { kind: 'invalid', issues: resolved.issues });
+      await this.cleanupHpa(rc, 'invalid');
       return;
     }
     const pa = resolved.value;
@@ -551,17 +507,8 @@ export class Controller implements ControllerHandle {
         this.updateCounts();
       }
       this.engine.forget(namespace, name);
-      await this.writeStatus(
-        key,
-        raw,
-        group,
-        { kind: 'conflict', owner: ownerText, targetKey: tk },
-        prev,
-        generation,
-        nowMs,
-        log,
-      );
-      await this.cleanupHpa(key, raw, involved, 'conflict', log);
+      await this.writeStatus(rc, { kind: 'conflict', owner: ownerText, targetKey: tk });
+      await this.cleanupHpa(rc, 'conflict');
       return;
     }
     if (mem.lastProblem !== undefined) {
@@ -570,16 +517,16 @@ export class Controller implements ControllerHandle {
     }
 
     if (pa.strategy === 'OPTIMIZER') {
-      await this.cleanupHpa(key, raw, involved, 'in-process', log);
-      await this.reconcileModelGroup(key, raw, group, pa, involved, prev, generation, nowMs, log);
+      await this.cleanupHpa(rc, 'in-process');
+      await this.reconcileModelGroup(rc, pa);
       return;
     }
 
     if (this.o.hpaMode === 'native' && pa.strategy === 'HPA') {
-      await this.reconcileNativeHpa(key, raw, group, pa, involved, prev, generation, nowMs, log);
+      await this.reconcileNativeHpa(rc, pa);
       return;
     }
-    await this.cleanupHpa(key, raw, involved, 'in-process', log);
+    await this.cleanupHpa(rc, 'in-process');
 
     const dryRun = pa.dryRun || !!this.o.dryRun;
     const effective: ResolvedPodAutoscaler = dryRun === pa.dryRun ? pa : { ...pa, dryRun };
@@ -606,16 +553,7 @@ export class Controller implements ControllerHandle {
             },
           }
         : result;
-    await this.writeStatus(
-      key,
-      raw,
-      group,
-      { kind: 'tick', pa: effective, result: withExtra, dryRun },
-      prev,
-      generation,
-      nowMs,
-      log,
-    );
+    await this.writeStatus(rc, { kind: 'tick', pa: effective, result: withExtra, dryRun });
   }
 
   /**
@@ -623,13 +561,8 @@ export class Controller implements ControllerHandle {
    * invalid, in conflict, or in-process mode): AIBrix leaves it scaling the target (W-17). Checked
    * once per uid, generation and outcome, so it costs one GET per spec change, not per tick.
    */
-  private async cleanupHpa(
-    key: string,
-    raw: PodAutoscalerObject,
-    involved: InvolvedObject,
-    why: string,
-    log: Logger,
-  ): Promise<void> {
+  private async cleanupHpa(rc: Reconciling, why: string): Promise<void> {
+    const { key, raw, involved, log } = rc;
     const mem = this.memory.get(key);
     const uid = raw.metadata?.uid;
     if (!mem || !uid) return;
@@ -662,17 +595,8 @@ export class Controller implements ControllerHandle {
   }
 
   /** Native mode: keep `<pa>-hpa` equal to what the PodAutoscaler says, and mirror its status. */
-  private async reconcileNativeHpa(
-    key: string,
-    raw: PodAutoscalerObject,
-    group: string,
-    pa: ResolvedPodAutoscaler,
-    involved: InvolvedObject,
-    prev: InferscaleStatus | undefined,
-    generation: number | undefined,
-    nowMs: number,
-    log: Logger,
-  ): Promise<void> {
+  private async reconcileNativeHpa(rc: Reconciling, pa: ResolvedPodAutoscaler): Promise<void> {
+    const { key, raw, group, involved, log } = rc;
     const { namespace, name } = parseKey(key);
     const api = this.clients.autoscaling;
     const uid = raw.metadata?.uid ?? '';
@@ -684,8 +608,8 @@ export class Controller implements ControllerHandle {
         mem.lastProblem = `invalid:${built.reason}`;
         await this.event(involved, 'Warning', 'InvalidSpec', built.reason);
       }
-      await this.writeStatus(key, raw, group, { kind: 'invalid', issues }, prev, generation, nowMs, log);
-      await this.cleanupHpa(key, raw, involved, 'cannot be expressed as a native HPA', log);
+      await this.writeStatus(rc, { kind: 'invalid', issues });
+      await this.cleanupHpa(rc, 'cannot be expressed as a native HPA');
       return;
     }
     const want = built.hpa;
@@ -705,20 +629,11 @@ export class Controller implements ControllerHandle {
         log.info({ hpa }, 'created HorizontalPodAutoscaler');
         await this.event(involved, 'Normal', 'CreatedHPA', `Created HorizontalPodAutoscaler ${hpa}`);
       } else if (!ownedBy(live, uid)) {
-        await this.writeStatus(
-          key,
-          raw,
-          group,
-          {
-            kind: 'conflict',
-            owner: `HorizontalPodAutoscaler ${namespace}/${hpa} (not generated for this PodAutoscaler)`,
-            targetKey: hpa,
-          },
-          prev,
-          generation,
-          nowMs,
-          log,
-        );
+        await this.writeStatus(rc, {
+          kind: 'conflict',
+          owner: `HorizontalPodAutoscaler ${namespace}/${hpa} (not generated for this PodAutoscaler)`,
+          targetKey: hpa,
+        });
         return;
       } else if (specDiffers(live, want)) {
         live = await api.replaceNamespacedHorizontalPodAutoscaler({
@@ -763,24 +678,15 @@ export class Controller implements ControllerHandle {
         false,
       );
     }
-    await this.writeStatus(key, raw, group, { kind: 'native', hpa: hpaStatus }, prev, generation, nowMs, log);
+    await this.writeStatus(rc, { kind: 'native', hpa: hpaStatus });
   }
 
   /**
    * OPTIMIZER: one tick of the model group (every target Deployment), its events and status. Only
    * spec.scaleTargetRef takes part in the conflict check above; the other targets are not claimed.
    */
-  private async reconcileModelGroup(
-    key: string,
-    raw: PodAutoscalerObject,
-    group: string,
-    pa: ResolvedPodAutoscaler,
-    involved: InvolvedObject,
-    prev: InferscaleStatus | undefined,
-    generation: number | undefined,
-    nowMs: number,
-    log: Logger,
-  ): Promise<void> {
+  private async reconcileModelGroup(rc: Reconciling, pa: ResolvedPodAutoscaler): Promise<void> {
+    const { key, involved, prev, generation, nowMs, log } = rc;
     const dryRun = pa.dryRun || !!this.o.dryRun;
     let result;
     try {
@@ -815,20 +721,7 @@ export class Controller implements ControllerHandle {
     const next = computeGroupStatus({ generation, nowMs, prev, result });
     const due = mem?.statusWrittenMs === undefined || nowMs - mem.statusWrittenMs >= this.statusRefreshMs;
     if (!due && !significantlyDifferent(prev ?? {}, next)) return;
-    if (!this.leading) return;
-    const { namespace, name } = parseKey(key);
-    try {
-      await this.clients.custom.patchNamespacedCustomObjectStatus(
-        { group, version: VERSION, namespace, plural: PLURAL, name, body: { status: next } },
-        mergePatch,
-      );
-      if (mem && mem.uid === raw.metadata?.uid) {
-        mem.status = next;
-        mem.statusWrittenMs = nowMs;
-      }
-    } catch (err) {
-      log.warn({ err: errorMessage(err) }, 'status write failed');
-    }
+    await this.patchStatus(rc, mem, next);
   }
 
   /** A new leader (or a restarted one) seeds the engine from what status recorded. */
@@ -855,16 +748,8 @@ export class Controller implements ControllerHandle {
     }
   }
 
-  private async writeStatus(
-    key: string,
-    raw: PodAutoscalerObject,
-    group: string,
-    outcome: TickOutcome,
-    prev: InferscaleStatus | undefined,
-    generation: number | undefined,
-    nowMs: number,
-    log: Logger,
-  ): Promise<void> {
+  private async writeStatus(rc: Reconciling, outcome: TickOutcome): Promise<void> {
+    const { key, group, prev, generation, nowMs } = rc;
     const mem = this.memory.get(key);
     const next = shapeForGroup(group, computeStatus({ group, generation, nowMs, prev, outcome }));
     // Refresh a tick's status now and then (lastDecision, currentMetrics move every tick); an
@@ -873,7 +758,13 @@ export class Controller implements ControllerHandle {
       outcome.kind === 'tick' &&
       (mem?.statusWrittenMs === undefined || nowMs - mem.statusWrittenMs >= this.statusRefreshMs);
     if (!due && !significantlyDifferent(shapeForGroup(group, prev ?? {}), next)) return;
+    await this.patchStatus(rc, mem, next);
+  }
+
+  /** Leader only: merge-patches /status and remembers what was written (a failure is logged). */
+  private async patchStatus(rc: Reconciling, mem: Memory | undefined, next: InferscaleStatus): Promise<void> {
     if (!this.leading) return;
+    const { key, raw, group, nowMs, log } = rc;
     const { namespace, name } = parseKey(key);
     try {
       await this.clients.custom.patchNamespacedCustomObjectStatus(
@@ -889,12 +780,7 @@ export class Controller implements ControllerHandle {
     }
   }
 
-  private async event(
-    obj: InvolvedObject,
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): Promise<void> {
+  private async event(obj: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     if (!this.events || !this.leading) return;
     await this.events.record(obj, type, reason, message);
   }

@@ -4,11 +4,12 @@
  * controller and the daemon.
  */
 import type { TickResult } from '../engine/engine.js';
+import type { EventType } from '../k8s/events.js';
 import type { AutoscalerMetrics } from './metrics.js';
 import { stabilizationReason } from './status.js';
 
 export interface TickEvent {
-  type: 'Normal' | 'Warning';
+  type: EventType;
   reason: string;
   message: string;
 }

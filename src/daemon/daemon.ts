@@ -8,63 +8,41 @@
  * The file is reloaded when it changes. A reload that fails validation changes nothing: the last
  * good configuration keeps running and the error is logged with every problem found.
  */
-import type * as k8s from '@kubernetes/client-node';
-import type { Clock, MetricSource, ScaleTarget } from '../engine/seams.js';
 import { ScalingEngine } from '../engine/engine.js';
 import type { ResolvedPodAutoscaler } from '../api/resolved.js';
 import type { Logger } from '../observability/log.js';
 import { forPodAutoscaler, silentLogger } from '../observability/log.js';
-import { InferscaleMetrics } from '../observability/metrics.js';
 import { currentNamespace, loadKubeConfig, makeClients } from '../k8s/client.js';
 import { KubePodSource } from '../k8s/pod-source.js';
 import { KubeScaleTarget } from '../k8s/scale-target.js';
 import { KubeEventRecorder, type EventSink } from '../k8s/events.js';
-import { LeaderElector, defaultIdentity, kubeLeaseClient } from '../k8s/leader.js';
+import { defaultIdentity, type LeaderElector } from '../k8s/leader.js';
 import { TickScheduler } from '../controller/scheduler.js';
-import { AutoscalerMetrics } from '../controller/metrics.js';
+import type { AutoscalerMetrics } from '../controller/metrics.js';
+import {
+  autoscalerMetrics,
+  leaderOnlyWrites,
+  leaseElector,
+  realClock,
+  type LeaderElectionOptions,
+  type ScalingLoopHandle,
+  type ScalingLoopOptions,
+} from '../controller/loop-parts.js';
 import { recordTickMetrics, tickEvents } from '../controller/report.js';
 import { loadTargets } from './config.js';
 import { watchFile, type FileWatcher } from './watch.js';
 
-export interface DaemonOptions {
+export interface DaemonOptions extends ScalingLoopOptions {
   /** The targets file. */
   configPath: string;
-  kubeConfig?: k8s.KubeConfig;
-  kubeconfig?: string;
-  context?: string;
-  inCluster?: boolean;
   /** Namespace for objects that name none. Default: the kubeconfig context's namespace. */
   defaultNamespace?: string;
   /** Watch pods in this namespace only. Default: all namespaces. */
   podNamespace?: string;
-  podLabelSelector?: string;
-  periodMs?: number;
-  dryRun?: boolean;
-  scaleWriteMode?: 'update' | 'patch';
-  /** Events on the scale targets. Default true. */
-  events?: boolean;
   /** Optional Lease election, for running two daemons on one file. */
-  leaderElection?: {
-    namespace: string;
-    name?: string;
-    identity?: string;
-    leaseDurationMs?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-  };
-  metrics: MetricSource & { forget?(owner: { namespace: string; name: string }): void };
-  scaleTarget?: ScaleTarget;
-  metricsRegistry?: InferscaleMetrics;
-  log?: Logger;
-  clock?: Clock;
-  concurrency?: number;
+  leaderElection?: LeaderElectionOptions;
   /** File watching (tests shorten these). */
   watch?: { debounceMs?: number; pollMs?: number };
-  informer?: {
-    relistIntervalMs?: number;
-    watchdogMs?: number;
-    backoff?: { initialMs?: number; maxMs?: number };
-  };
 }
 
 export interface ReloadResult {
@@ -75,19 +53,12 @@ export interface ReloadResult {
   changed: string[];
 }
 
-export interface DaemonHandle {
+export interface DaemonHandle extends ScalingLoopHandle {
   /** The configuration in effect (the last good one). */
   podAutoscalers(): ResolvedPodAutoscaler[];
   /** Re-reads the file now; on error keeps the current configuration. */
   reload(): Promise<ReloadResult>;
-  ready(): boolean;
-  isLeader(): boolean;
-  readonly engine: ScalingEngine;
-  readonly metrics: AutoscalerMetrics;
-  stop(): Promise<void>;
 }
-
-const realClock: Clock = { now: () => Date.now() };
 
 export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
   const d = new Daemon(o);
@@ -117,9 +88,7 @@ class Daemon implements DaemonHandle {
       loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context, inCluster: o.inCluster });
     const clients = makeClients(kc);
     this.defaultNamespace = o.defaultNamespace ?? currentNamespace(kc);
-    this.metrics = new AutoscalerMetrics(
-      o.metricsRegistry ?? new InferscaleMetrics({ defaultMetrics: false }),
-    );
+    this.metrics = autoscalerMetrics(o.metricsRegistry);
     this.pods = new KubePodSource({
       kc,
       core: clients.core,
@@ -130,13 +99,11 @@ class Daemon implements DaemonHandle {
     });
     const scale =
       o.scaleTarget ?? new KubeScaleTarget({ clients, log: this.log, writeMode: o.scaleWriteMode });
-    const guarded: ScaleTarget = {
-      get: (ns, ref) => scale.get(ns, ref),
-      set: (ns, ref, n) =>
-        this.leading
-          ? scale.set(ns, ref, n)
-          : Promise.reject(new Error('not the leader: writes are disabled')),
-    };
+    const guarded = leaderOnlyWrites(
+      scale,
+      () => this.leading,
+      () => new Error('not the leader: writes are disabled'),
+    );
     this.engine = new ScalingEngine({
       clock: o.clock ?? realClock,
       pods: this.pods,
@@ -154,15 +121,9 @@ class Daemon implements DaemonHandle {
     if (o.events !== false)
       this.events = new KubeEventRecorder(clients.core, 'inferscale-daemon', identity, this.log);
     if (o.leaderElection) {
-      const le = o.leaderElection;
-      this.elector = new LeaderElector({
-        leases: kubeLeaseClient(clients.coordination),
-        namespace: le.namespace,
-        name: le.name ?? 'inferscale-daemon',
+      this.elector = leaseElector(clients, o.leaderElection, {
+        defaultName: 'inferscale-daemon',
         identity,
-        leaseDurationMs: le.leaseDurationMs,
-        renewDeadlineMs: le.renewDeadlineMs,
-        retryPeriodMs: le.retryPeriodMs,
         log: this.log,
         onStartedLeading: () => this.lead(),
         onStoppedLeading: () => this.standBy(),

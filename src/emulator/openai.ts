@@ -100,15 +100,40 @@ function zodMessage(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
 }
 
+/** `body` as one endpoint's schema reads it; both endpoints refuse n > 1. */
+function validate<T extends z.infer<typeof Common>>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw badRequest(zodMessage(r.error));
+  if ((r.data.n ?? 1) > 1) throw badRequest('n > 1 is not supported by the emulator');
+  return r.data;
+}
+
+/** The request around its prompt and length limit, from the fields both endpoints share. */
+function parsedRequest(
+  endpoint: Endpoint,
+  b: z.infer<typeof Common>,
+  prompt: Pick<ParsedRequest, 'promptTokens' | 'promptKey'>,
+  maxTokens: number | undefined,
+): ParsedRequest {
+  return {
+    endpoint,
+    model: b.model,
+    stream: b.stream ?? false,
+    includeUsage: b.stream_options?.include_usage ?? false,
+    promptTokens: prompt.promptTokens,
+    promptKey: prompt.promptKey,
+    maxTokens,
+    minTokens: b.min_tokens ?? 0,
+    ignoreEos: b.ignore_eos ?? false,
+  };
+}
+
 export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('the request body must be a JSON object');
   }
   if (endpoint === 'completions') {
-    const r = CompletionBody.safeParse(body);
-    if (!r.success) throw badRequest(zodMessage(r.error));
-    const b = r.data;
-    if ((b.n ?? 1) > 1) throw badRequest('n > 1 is not supported by the emulator');
+    const b = validate(CompletionBody, body);
     let promptTokens: number;
     let promptKey: string | readonly number[];
     const p = b.prompt;
@@ -127,23 +152,10 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
       promptKey = p[0] as number[];
       promptTokens = (p[0] as number[]).length;
     }
-    return {
-      endpoint,
-      model: b.model,
-      stream: b.stream ?? false,
-      includeUsage: b.stream_options?.include_usage ?? false,
-      promptTokens,
-      promptKey,
-      // The Completions API defaults max_tokens to 16.
-      maxTokens: b.max_tokens ?? 16,
-      minTokens: b.min_tokens ?? 0,
-      ignoreEos: b.ignore_eos ?? false,
-    };
+    // The Completions API defaults max_tokens to 16.
+    return parsedRequest(endpoint, b, { promptTokens, promptKey }, b.max_tokens ?? 16);
   }
-  const r = ChatBody.safeParse(body);
-  if (!r.success) throw badRequest(zodMessage(r.error));
-  const b = r.data;
-  if ((b.n ?? 1) > 1) throw badRequest('n > 1 is not supported by the emulator');
+  const b = validate(ChatBody, body);
   let promptTokens = CHAT_REPLY_PRIMER;
   let key = '';
   for (const m of b.messages) {
@@ -156,17 +168,12 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
     promptTokens += CHAT_TOKENS_PER_MESSAGE + Math.ceil(text.length / CHARS_PER_TOKEN);
     key += `<|${m.role}|>${text}`;
   }
-  return {
+  return parsedRequest(
     endpoint,
-    model: b.model,
-    stream: b.stream ?? false,
-    includeUsage: b.stream_options?.include_usage ?? false,
-    promptTokens,
-    promptKey: key,
-    maxTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined,
-    minTokens: b.min_tokens ?? 0,
-    ignoreEos: b.ignore_eos ?? false,
-  };
+    b,
+    { promptTokens, promptKey: key },
+    b.max_completion_tokens ?? b.max_tokens ?? undefined,
+  );
 }
 
 // --- prefix identities --------------------------------------------------------------------------

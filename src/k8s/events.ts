@@ -18,8 +18,10 @@ export interface InvolvedObject {
   uid?: string;
 }
 
+export type EventType = 'Normal' | 'Warning';
+
 export interface EventSink {
-  record(obj: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  record(obj: InvolvedObject, type: EventType, reason: string, message: string): Promise<void>;
 }
 
 interface Seen {
@@ -52,12 +54,7 @@ export class KubeEventRecorder implements EventSink {
     this.log = log ?? silentLogger();
   }
 
-  async record(
-    obj: InvolvedObject,
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): Promise<void> {
+  async record(obj: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     const msg = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
     const key = `${obj.apiVersion}|${obj.kind}|${obj.namespace}|${obj.name}|${obj.uid ?? ''}|${type}|${reason}|${msg}`;
     const nowMs = this.now();
@@ -124,14 +121,8 @@ export class KubeEventRecorder implements EventSink {
 
 /** Keeps events in memory (daemon without cluster events, tests). */
 export class MemoryEventSink implements EventSink {
-  readonly events: { obj: InvolvedObject; type: 'Normal' | 'Warning'; reason: string; message: string }[] =
-    [];
-  async record(
-    obj: InvolvedObject,
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): Promise<void> {
+  readonly events: { obj: InvolvedObject; type: EventType; reason: string; message: string }[] = [];
+  async record(obj: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     this.events.push({ obj, type, reason, message });
     if (this.events.length > 10_000) this.events.splice(0, 5_000);
   }

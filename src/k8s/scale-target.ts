@@ -59,6 +59,12 @@ export class ScaleConflictError extends KubeApiError {
   }
 }
 
+const APPS_SCALE_KINDS = ['Deployment', 'StatefulSet', 'ReplicaSet'] as const;
+
+function isAppsScaleKind(kind: string): kind is (typeof APPS_SCALE_KINDS)[number] {
+  return (APPS_SCALE_KINDS as readonly string[]).includes(kind);
+}
+
 interface ScaleApi {
   read(): Promise<ScaleObject>;
   replace(body: ScaleObject): Promise<ScaleObject>;
@@ -245,30 +251,15 @@ export class KubeScaleTarget implements ScaleTarget {
     const name = ref.name;
     const body = (b: ScaleObject) => b as k8s.V1Scale;
     const patch = (replicas: number) => ({ spec: { replicas } });
-    if (group === 'apps') {
-      switch (ref.kind) {
-        case 'Deployment':
-          return {
-            read: () => apps.readNamespacedDeploymentScale({ name, namespace }),
-            replace: (b) => apps.replaceNamespacedDeploymentScale({ name, namespace, body: body(b) }),
-            patch: (r) =>
-              apps.patchNamespacedDeploymentScale({ name, namespace, body: patch(r) }, mergePatch),
-          };
-        case 'StatefulSet':
-          return {
-            read: () => apps.readNamespacedStatefulSetScale({ name, namespace }),
-            replace: (b) => apps.replaceNamespacedStatefulSetScale({ name, namespace, body: body(b) }),
-            patch: (r) =>
-              apps.patchNamespacedStatefulSetScale({ name, namespace, body: patch(r) }, mergePatch),
-          };
-        case 'ReplicaSet':
-          return {
-            read: () => apps.readNamespacedReplicaSetScale({ name, namespace }),
-            replace: (b) => apps.replaceNamespacedReplicaSetScale({ name, namespace, body: body(b) }),
-            patch: (r) =>
-              apps.patchNamespacedReplicaSetScale({ name, namespace, body: patch(r) }, mergePatch),
-          };
-      }
+    if (group === 'apps' && isAppsScaleKind(ref.kind)) {
+      // apps/v1 names its /scale calls after the kind: readNamespacedDeploymentScale and so on.
+      const kind = ref.kind;
+      return {
+        read: () => apps[`readNamespaced${kind}Scale` as const]({ name, namespace }),
+        replace: (b) => apps[`replaceNamespaced${kind}Scale` as const]({ name, namespace, body: body(b) }),
+        patch: (r) =>
+          apps[`patchNamespaced${kind}Scale` as const]({ name, namespace, body: patch(r) }, mergePatch),
+      };
     }
     if (group === '' && ref.kind === 'ReplicationController') {
       return {

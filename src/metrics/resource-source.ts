@@ -98,6 +98,51 @@ function budget(req: MetricRequest, timeoutMs: number | undefined): number {
   return Math.max(1, Math.floor(Math.min(timeoutMs ?? 3000, req.deadlineMs - req.nowMs)));
 }
 
+/** Readings older than this are stale unless the options say otherwise. */
+const DEFAULT_STALE_AFTER_MS = 120_000;
+
+function failed(message: string): MetricReading {
+  return { sample: undefined, errors: [message] };
+}
+
+/** Pods expected to have a value: running, ready and not on their way out. */
+function serving(pod: PodInfo): boolean {
+  return pod.phase === 'Running' && pod.ready && !pod.terminating;
+}
+
+/**
+ * Runs one API read and reports its duration and outcome to `onScrape`; a failed read becomes a
+ * reading with its message.
+ */
+async function timedRead<T>(
+  onScrape: ((seconds: number, ok: boolean) => void) | undefined,
+  read: () => Promise<T>,
+): Promise<{ value: T } | { failure: MetricReading }> {
+  const t0 = performance.now();
+  let value: T;
+  try {
+    value = await read();
+  } catch (err) {
+    onScrape?.((performance.now() - t0) / 1000, false);
+    return { failure: failed(err instanceof Error ? err.message : String(err)) };
+  }
+  onScrape?.((performance.now() - t0) / 1000, true);
+  return { value };
+}
+
+/** The body of a 2xx answer as `schema` describes it; anything else throws, naming the path. */
+function parseBody<T>(
+  path: string,
+  res: { status: number; json: unknown; text: string },
+  schema: z.ZodType<T>,
+  kind: string,
+): T {
+  if (res.status < 200 || res.status >= 300) throw new Error(statusMessage(path, res.status, res.text));
+  const parsed = schema.safeParse(res.json);
+  if (!parsed.success) throw new Error(`${path}: not a ${kind}: ${parsed.error.issues[0]?.message ?? ''}`);
+  return parsed.data;
+}
+
 function statusMessage(what: string, status: number, text: string): string {
   let detail = text.slice(0, 200);
   try {
@@ -114,39 +159,29 @@ export class ResourceSource implements MetricSource {
 
   async read(req: MetricRequest): Promise<MetricReading> {
     const { source } = req;
-    const fail = (message: string): MetricReading => ({ sample: undefined, errors: [message] });
-    if (source.type !== 'resource') return fail(`resource source cannot read a ${source.type} metric source`);
+    if (source.type !== 'resource')
+      return failed(`resource source cannot read a ${source.type} metric source`);
     const resource = source.targetMetric.trim().toLowerCase();
     if (resource !== 'cpu' && resource !== 'memory') {
-      return fail(
+      return failed(
         `resource metric "${source.targetMetric}" is not supported: use cpu (millicores) or memory (bytes)`,
       );
     }
     const path = `/apis/metrics.k8s.io/v1beta1/namespaces/${encodeURIComponent(req.owner.namespace)}/pods`;
-    const t0 = performance.now();
-    let list: z.infer<typeof PodMetricsListSchema>;
-    try {
+    const read = await timedRead(this.opts.onScrape, async () => {
       const res = await this.opts.api.get(path, budget(req, this.opts.timeoutMs));
       if (res.status === 404) {
         throw new Error(`${path}: HTTP 404: metrics.k8s.io is not served (is metrics-server installed?)`);
       }
-      if (res.status < 200 || res.status >= 300) throw new Error(statusMessage(path, res.status, res.text));
-      const parsed = PodMetricsListSchema.safeParse(res.json);
-      if (!parsed.success)
-        throw new Error(`${path}: not a PodMetricsList: ${parsed.error.issues[0]?.message ?? ''}`);
-      list = parsed.data;
-    } catch (err) {
-      this.opts.onScrape?.((performance.now() - t0) / 1000, false);
-      return fail(err instanceof Error ? err.message : String(err));
-    }
-    this.opts.onScrape?.((performance.now() - t0) / 1000, true);
+      return parseBody(path, res, PodMetricsListSchema, 'PodMetricsList');
+    });
+    if ('failure' in read) return read.failure;
 
-    const byName = new Map(list.items.map((i) => [i.metadata.name, i]));
-    const staleAfterMs = this.opts.staleAfterMs ?? 120_000;
+    const byName = new Map(read.value.items.map((i) => [i.metadata.name, i]));
+    const staleAfterMs = this.opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
     const errors: string[] = [];
     const pods: PodSample[] = [];
-    for (const pod of req.pods) {
-      if (pod.phase !== 'Running' || !pod.ready || pod.terminating) continue;
+    for (const pod of req.pods.filter(serving)) {
       const item = byName.get(pod.name);
       const missing = (why: string): void => {
         errors.push(`pod ${pod.namespace}/${pod.name}: ${why}`);
@@ -209,14 +244,11 @@ export class CustomMetricsSource implements MetricSource {
 
   async read(req: MetricRequest): Promise<MetricReading> {
     const { source } = req;
-    const fail = (message: string): MetricReading => ({ sample: undefined, errors: [message] });
-    if (source.type !== 'custom') return fail(`custom source cannot read a ${source.type} metric source`);
+    if (source.type !== 'custom') return failed(`custom source cannot read a ${source.type} metric source`);
     const ns = encodeURIComponent(req.owner.namespace);
     const metric = encodeURIComponent(source.targetMetric.trim());
-    const t0 = performance.now();
-    let list: z.infer<typeof MetricValueListSchema> | undefined;
-    let lastError = '';
-    try {
+    const read = await timedRead(this.opts.onScrape, async () => {
+      let lastError = '';
       for (const version of ['v1beta2', 'v1beta1']) {
         const path = `/apis/custom.metrics.k8s.io/${version}/namespaces/${ns}/pods/*/${metric}`;
         const res = await this.opts.api.get(path, budget(req, this.opts.timeoutMs));
@@ -224,29 +256,18 @@ export class CustomMetricsSource implements MetricSource {
           lastError = statusMessage(path, res.status, res.text);
           continue;
         }
-        if (res.status < 200 || res.status >= 300) throw new Error(statusMessage(path, res.status, res.text));
-        const parsed = MetricValueListSchema.safeParse(res.json);
-        if (!parsed.success)
-          throw new Error(`${path}: not a MetricValueList: ${parsed.error.issues[0]?.message ?? ''}`);
-        list = parsed.data;
-        break;
+        return parseBody(path, res, MetricValueListSchema, 'MetricValueList');
       }
-      if (list === undefined) {
-        throw new Error(
-          `${lastError} (is a custom metrics adapter installed and does it serve "${source.targetMetric}"?)`,
-        );
-      }
-    } catch (err) {
-      this.opts.onScrape?.((performance.now() - t0) / 1000, false);
-      return fail(err instanceof Error ? err.message : String(err));
-    }
-    this.opts.onScrape?.((performance.now() - t0) / 1000, true);
-    const byName = new Map(list.items.map((i) => [i.describedObject.name, i]));
-    const staleAfterMs = this.opts.staleAfterMs ?? 120_000;
+      throw new Error(
+        `${lastError} (is a custom metrics adapter installed and does it serve "${source.targetMetric}"?)`,
+      );
+    });
+    if ('failure' in read) return read.failure;
+    const byName = new Map(read.value.items.map((i) => [i.describedObject.name, i]));
+    const staleAfterMs = this.opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
     const errors: string[] = [];
     const pods: PodSample[] = [];
-    for (const pod of req.pods) {
-      if (pod.phase !== 'Running' || !pod.ready || pod.terminating) continue;
+    for (const pod of req.pods.filter(serving)) {
       const item = byName.get(pod.name);
       let value: number | undefined;
       let why: string | undefined;

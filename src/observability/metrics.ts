@@ -41,30 +41,26 @@ export class InferscaleMetrics {
     this.registry = opts.registry ?? new Registry();
     const registers = [this.registry];
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.desired = new Gauge({
-      name: 'inferscale_desired_replicas',
-      help: 'Replicas the last decision asked for, per PodAutoscaler.',
-      labelNames: ['namespace', 'name'],
-      registers,
-    });
-    this.current = new Gauge({
-      name: 'inferscale_current_replicas',
-      help: "The scale target's spec.replicas seen at the last decision, per PodAutoscaler.",
-      labelNames: ['namespace', 'name'],
-      registers,
-    });
+    const perPodAutoscaler = (name: string, help: string) =>
+      new Gauge({ name, help, labelNames: ['namespace', 'name'] as const, registers });
+    this.desired = perPodAutoscaler(
+      'inferscale_desired_replicas',
+      'Replicas the last decision asked for, per PodAutoscaler.',
+    );
+    this.current = perPodAutoscaler(
+      'inferscale_current_replicas',
+      "The scale target's spec.replicas seen at the last decision, per PodAutoscaler.",
+    );
     this.decisions = new Counter({
       name: 'inferscale_decisions_total',
       help: 'Decisions made, per PodAutoscaler and reason.',
       labelNames: ['namespace', 'name', 'reason'],
       registers,
     });
-    this.panic = new Gauge({
-      name: 'inferscale_panic_mode',
-      help: '1 while the PodAutoscaler is in KPA panic mode, else 0.',
-      labelNames: ['namespace', 'name'],
-      registers,
-    });
+    this.panic = perPodAutoscaler(
+      'inferscale_panic_mode',
+      '1 while the PodAutoscaler is in KPA panic mode, else 0.',
+    );
     this.scrapeDuration = new Histogram({
       name: 'inferscale_scrape_duration_seconds',
       help: 'Duration of one metric fetch (one pod page, one query, one endpoint), per source type.',
@@ -159,20 +155,14 @@ export function defaultMetrics(): InferscaleMetrics {
   return (shared ??= new InferscaleMetrics());
 }
 
-export function recordDecision(
-  pa: PodAutoscalerRef,
-  desired: number,
-  current: number,
-  reason: string,
-  panic: boolean,
-): void {
-  defaultMetrics().recordDecision(pa, desired, current, reason, panic);
+export function recordDecision(...args: Parameters<InferscaleMetrics['recordDecision']>): void {
+  defaultMetrics().recordDecision(...args);
 }
 
-export function observeScrape(source: string, seconds: number, ok: boolean): void {
-  defaultMetrics().observeScrape(source, seconds, ok);
+export function observeScrape(...args: Parameters<InferscaleMetrics['observeScrape']>): void {
+  defaultMetrics().observeScrape(...args);
 }
 
-export function observeTick(seconds: number, ok: boolean): void {
-  defaultMetrics().observeTick(seconds, ok);
+export function observeTick(...args: Parameters<InferscaleMetrics['observeTick']>): void {
+  defaultMetrics().observeTick(...args);
 }

@@ -302,6 +302,65 @@ function httpLines(w: PageWriter, requests: number): void {
   ]);
 }
 
+/** Folds a V1-bucketed histogram into other bounds: counts above the last bound go to +Inf. */
+function rebucket(h: Hist, bounds: readonly number[]): Hist {
+  const out = hist(bounds);
+  h.bounds.forEach((b, i) => {
+    let j = bounds.findIndex((x) => b <= x + 1e-12);
+    if (j === -1) j = bounds.length;
+    out.counts[j] = (out.counts[j] ?? 0) + (h.counts[i] ?? 0);
+  });
+  out.counts[bounds.length] = (out.counts[bounds.length] ?? 0) + (h.counts[h.bounds.length] ?? 0);
+  out.sum = h.sum;
+  return out;
+}
+
+/** Token and request counters as V1 and V0 both write them; `reasons` are the finish reasons counted. */
+function tokenCounters(
+  w: PageWriter,
+  engines: EngineState[],
+  L: (e: EngineState) => LabelSet,
+  reasons: readonly (keyof EngineState['success'])[],
+): void {
+  const each = (f: (e: EngineState) => number): [LabelSet, number][] => engines.map((e) => [L(e), f(e)]);
+  w.counter(
+    'vllm:num_preemptions',
+    'Cumulative number of preemption from the engine.',
+    each((e) => e.preemptions),
+  );
+  w.counter(
+    'vllm:prompt_tokens',
+    'Number of prefill tokens processed.',
+    each((e) => e.promptTokens),
+  );
+  w.counter(
+    'vllm:generation_tokens',
+    'Number of generation tokens processed.',
+    each((e) => e.generationTokens),
+  );
+  w.counter(
+    'vllm:request_success',
+    'Count of successfully processed requests.',
+    engines.flatMap((e) =>
+      reasons.map((r): [LabelSet, number] => [{ ...L(e), finished_reason: r }, e.success[r]]),
+    ),
+  );
+}
+
+function lengthHistograms(w: PageWriter, engines: EngineState[], L: (e: EngineState) => LabelSet): void {
+  const eachH = (f: (e: EngineState) => Hist): [LabelSet, Hist][] => engines.map((e) => [L(e), f(e)]);
+  w.histogram(
+    'vllm:request_prompt_tokens',
+    'Number of prefill tokens processed.',
+    eachH((e) => e.promptLen),
+  );
+  w.histogram(
+    'vllm:request_generation_tokens',
+    'Number of generation tokens processed.',
+    eachH((e) => e.genLen),
+  );
+}
+
 /** A vLLM V1 page (one series per engine state; several states = several models or DP engines). */
 export function renderVllmV1(engines: EngineState[], opts: RenderOptions = {}): string {
   const w = new PageWriter({ created: opts.created ?? true, createdAt: opts.createdAt ?? 1731220351.2 });
@@ -341,41 +400,8 @@ export function renderVllmV1(engines: EngineState[], opts: RenderOptions = {}): 
     'Prefix cache hits, in terms of number of cached tokens.',
     each((e) => e.prefixHits),
   );
-  w.counter(
-    'vllm:num_preemptions',
-    'Cumulative number of preemption from the engine.',
-    each((e) => e.preemptions),
-  );
-  w.counter(
-    'vllm:prompt_tokens',
-    'Number of prefill tokens processed.',
-    each((e) => e.promptTokens),
-  );
-  w.counter(
-    'vllm:generation_tokens',
-    'Number of generation tokens processed.',
-    each((e) => e.generationTokens),
-  );
-  w.counter(
-    'vllm:request_success',
-    'Count of successfully processed requests.',
-    engines.flatMap((e) =>
-      (['stop', 'length', 'abort'] as const).map((r): [LabelSet, number] => [
-        { ...L(e), finished_reason: r },
-        e.success[r],
-      ]),
-    ),
-  );
-  w.histogram(
-    'vllm:request_prompt_tokens',
-    'Number of prefill tokens processed.',
-    eachH((e) => e.promptLen),
-  );
-  w.histogram(
-    'vllm:request_generation_tokens',
-    'Number of generation tokens processed.',
-    eachH((e) => e.genLen),
-  );
+  tokenCounters(w, engines, L, ['stop', 'length', 'abort']);
+  lengthHistograms(w, engines, L);
   w.histogram(
     'vllm:iteration_tokens_total',
     'Histogram of number of tokens per engine_step.',
@@ -454,18 +480,6 @@ export function renderVllmV0(engines: EngineState[], opts: RenderOptions = {}): 
   if (opts.processMetrics ?? true) processLines(w);
   const L = (e: EngineState): LabelSet => ({ model_name: e.model });
   const each = (f: (e: EngineState) => number): [LabelSet, number][] => engines.map((e) => [L(e), f(e)]);
-  const rebucket = (h: Hist, bounds: readonly number[]): Hist => {
-    // Fold a V1-bucketed histogram into V0 bounds: counts above the last V0 bound go to +Inf.
-    const out = hist(bounds);
-    h.bounds.forEach((b, i) => {
-      let j = bounds.findIndex((x) => b <= x + 1e-12);
-      if (j === -1) j = bounds.length;
-      out.counts[j] = (out.counts[j] ?? 0) + (h.counts[i] ?? 0);
-    });
-    out.counts[bounds.length] = (out.counts[bounds.length] ?? 0) + (h.counts[h.bounds.length] ?? 0);
-    out.sum = h.sum;
-    return out;
-  };
   const eachH = (f: (e: EngineState) => Hist): [LabelSet, Hist][] => engines.map((e) => [L(e), f(e)]);
   w.gauge(
     'vllm:num_requests_running',
@@ -502,31 +516,7 @@ export function renderVllmV0(engines: EngineState[], opts: RenderOptions = {}): 
     'CPU prefix cache block hit rate.',
     each(() => -1),
   );
-  w.counter(
-    'vllm:num_preemptions',
-    'Cumulative number of preemption from the engine.',
-    each((e) => e.preemptions),
-  );
-  w.counter(
-    'vllm:prompt_tokens',
-    'Number of prefill tokens processed.',
-    each((e) => e.promptTokens),
-  );
-  w.counter(
-    'vllm:generation_tokens',
-    'Number of generation tokens processed.',
-    each((e) => e.generationTokens),
-  );
-  w.counter(
-    'vllm:request_success',
-    'Count of successfully processed requests.',
-    engines.flatMap((e) =>
-      (['stop', 'length'] as const).map((r): [LabelSet, number] => [
-        { ...L(e), finished_reason: r },
-        e.success[r],
-      ]),
-    ),
-  );
+  tokenCounters(w, engines, L, ['stop', 'length']);
   w.histogram(
     'vllm:iteration_tokens_total',
     'Histogram of number of tokens per engine_step.',
@@ -557,16 +547,7 @@ export function renderVllmV0(engines: EngineState[], opts: RenderOptions = {}): 
     'Histogram of time spent in WAITING phase for request.',
     eachH((e) => rebucket(e.queue, V0_REQUEST_LATENCY)),
   );
-  w.histogram(
-    'vllm:request_prompt_tokens',
-    'Number of prefill tokens processed.',
-    eachH((e) => e.promptLen),
-  );
-  w.histogram(
-    'vllm:request_generation_tokens',
-    'Number of generation tokens processed.',
-    eachH((e) => e.genLen),
-  );
+  lengthHistograms(w, engines, L);
   w.gauge('vllm:cache_config_info', 'Information of the LLMEngine CacheConfig', [
     [
       {
@@ -601,17 +582,6 @@ export function renderSglang(engines: EngineState[], opts: RenderOptions = {}): 
     tp_rank: '0',
   });
   const T = (e: EngineState): LabelSet => ({ model_name: e.model });
-  const rebucket = (h: Hist, bounds: readonly number[]): Hist => {
-    const out = hist(bounds);
-    h.bounds.forEach((b, i) => {
-      let j = bounds.findIndex((x) => b <= x + 1e-12);
-      if (j === -1) j = bounds.length;
-      out.counts[j] = (out.counts[j] ?? 0) + (h.counts[i] ?? 0);
-    });
-    out.counts[bounds.length] = (out.counts[bounds.length] ?? 0) + (h.counts[h.bounds.length] ?? 0);
-    out.sum = h.sum;
-    return out;
-  };
   const sg = (f: (e: EngineState) => number): [LabelSet, number][] => engines.map((e) => [S(e), f(e)]);
   const tg = (f: (e: EngineState) => number): [LabelSet, number][] => engines.map((e) => [T(e), f(e)]);
   w.gauge(
