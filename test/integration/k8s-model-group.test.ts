@@ -41,7 +41,9 @@ const profile = (gpu: string, costPerHour: number, rps: number) =>
 class SteadyTokens implements TokenHistogramSource {
   private readonly t0 = Date.now();
   async read(req: { pods: readonly { name: string }[]; nowMs: number }): Promise<TokenReading> {
-    const n = Math.floor((3 * (req.nowMs - this.t0)) / 1000);
+    // Fractional counts: a steady 3 req/s at every tick, however short the span between ticks
+    // (integer counts over a 0.5 s tick read as 2 or 4 req/s and can flip the plan to an H100).
+    const n = (3 * (req.nowMs - this.t0)) / 1000;
     const les = [100, 200, 500, 1000];
     const h = (len: number) => ({
       count: n,
