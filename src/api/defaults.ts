@@ -1,4 +1,5 @@
 /** API groups, defaults and limits shared by the schemas, the validator and the resolver. */
+import { DEFAULT_BEHAVIOR } from '../../algorithms/behavior.js';
 
 export const AIBRIX_GROUP = 'autoscaling.aibrix.ai';
 export const INFERSCALE_GROUP = 'autoscaling.inferscale.dev';
@@ -44,24 +45,8 @@ export const DEFAULTS = {
     profiles: ['config/profiles'],
     port: 8000,
   },
-  /** Kubernetes HPA v2 defaults (`pkg/apis/autoscaling/v2/defaults.go`). */
-  behavior: {
-    scaleUp: {
-      stabilizationWindowSeconds: 0,
-      selectPolicy: 'Max',
-      policies: [
-        { type: 'Pods', value: 4, periodSeconds: 15 },
-        { type: 'Percent', value: 100, periodSeconds: 15 },
-      ],
-      tolerance: 0.1,
-    },
-    scaleDown: {
-      stabilizationWindowSeconds: 300,
-      selectPolicy: 'Max',
-      policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
-      tolerance: 0.1,
-    },
-  },
+  /** Kubernetes HPA v2 defaults, owned by the behavior algorithm. */
+  behavior: DEFAULT_BEHAVIOR,
 } as const;
 
 export const MAX_WINDOW_SECONDS = 3600;
