@@ -39,11 +39,18 @@ import { tickIndex, type Grid } from '../../algorithms/optimizer/grid.js';
 import type { MilpSolver } from '../../algorithms/optimizer/milp.js';
 import { profileMaxRps, type Profile } from '../../algorithms/optimizer/profile.js';
 import type { HistogramDelta } from '../../algorithms/optimizer/histograms.js';
-import { catalog, gpuSpec, modelSpec, replicaPricePerHour, resolveDeployment } from '../model/hardware.js';
+import {
+  catalog,
+  gpuSpec,
+  modelSpec,
+  replicaPricePerHour,
+  resolveDeployment,
+  type Deployment,
+} from '../model/hardware.js';
 import type { Histogram } from '../model/histogram.js';
 import { ReplicaModel, type ReplicaOptions } from '../model/replica.js';
 import type { ColdStartSampler } from './coldstart.js';
-import { RequestLog, VirtualCluster } from './cluster.js';
+import { RequestLog, VirtualCluster, type ScaleEvent } from './cluster.js';
 import type { Completion, ReplicaFactory, ReplicaSignals, SimReplica, SimRequest } from './replica.js';
 import { createRouter } from './router.js';
 import { VirtualClock, VirtualMetricSource } from './seams.js';
@@ -134,7 +141,7 @@ export function poolFactory(opts: {
   replica?: ReplicaOptions;
   /** USD per replica-hour; default the catalogue's GPU price × TP. */
   pricePerReplicaHour?: number;
-}): PoolFactory {
+}): PoolFactory & { deployment: Deployment } {
   const cat = catalog();
   const gpu = gpuSpec(opts.gpu, cat);
   const model = modelSpec(opts.model, cat);
@@ -144,6 +151,7 @@ export function poolFactory(opts: {
   if (price === undefined)
     throw new Error(`config/gpus.yaml has no price for ${gpu.name}; give pricePerReplicaHour`);
   return {
+    deployment,
     description: { gpu: gpu.name, model: model.name, tp: deployment.tp },
     gpusPerReplica: deployment.tp,
     pricePerReplicaHour: price,
@@ -171,6 +179,7 @@ interface Pool {
   metrics: VirtualMetricSource;
   profile: Profile | undefined;
   peakReplicas: number;
+  initialReplicas: number;
 }
 
 class GroupSeams implements ScaleTarget, PodSource {
@@ -435,6 +444,11 @@ export interface GroupRunConfig {
   sampleMs?: number;
   warmupMs?: number;
   epochMs?: number;
+  /**
+   * Keep the pools and the engine running at least this long after the last arrival, even when
+   * every request has finished, to watch the scale-down (default 0; cost stops at the last completion).
+   */
+  tailMs?: number;
   maxTailMs?: number;
   solver?: () => Promise<MilpSolver>;
   onTick?: (tick: GroupTickResult, simMs: number) => void;
@@ -452,6 +466,25 @@ export interface GroupPoolResult {
   requests: number;
   /** Of those, the share within the SLO (filled by `summarizeGroupRun`). */
   attainment?: number;
+  gpusPerReplica: number;
+  /** Ready at time 0. */
+  initialReplicas: number;
+  /** Every change of the Deployment's replica count. */
+  scaleEvents: ScaleEvent[];
+  /** Longest queue of requests routed to this pool while none of its replicas was ready. */
+  peakGatewayQueue: number;
+}
+
+/** One pool's state at each timeline sample (same instants as `GroupRunResult.timeline.timeMs`). */
+export interface GroupPoolTimeline {
+  desired: number[];
+  ready: number[];
+  starting: number[];
+  draining: number[];
+  gatewayQueue: number[];
+  running: number[];
+  waiting: number[];
+  kvMean: number[];
 }
 
 export interface GroupTickRecord {
@@ -474,10 +507,12 @@ export interface GroupRunResult {
   pools: GroupPoolResult[];
   costUsd: number;
   ticks: GroupTickRecord[];
-  /** Per sample: time and ready+starting replicas per pool. */
-  timeline: { timeMs: number[]; replicas: number[][] };
+  /** Per sample: time and ready+starting replicas per pool, and each pool's detail. */
+  timeline: { timeMs: number[]; replicas: number[][]; pools: GroupPoolTimeline[] };
   outcomes: Record<GroupTickResult['outcome'], number>;
+  /** The first 20 target errors (scale reads/writes), and how many there were in all. */
   tickErrors: string[];
+  tickErrorCount: number;
 }
 
 export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunResult> {
@@ -517,6 +552,7 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
         (p) => sameGpu(p.gpu, t.gpu) && (opt.model === undefined || p.model === opt.model),
       ),
       peakReplicas: cluster.liveCount,
+      initialReplicas: cluster.liveCount,
     };
   });
   const grid = unionGrid(pools.flatMap((p) => (p.profile ? [p.profile] : [])));
@@ -538,9 +574,23 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
   const sampleMs = cfg.sampleMs ?? DEFAULT_SAMPLE_MS;
   const n = requests.length;
   const lastArrival = n > 0 ? requests[n - 1]!.arrivalMs : 0;
-  const hardEnd = lastArrival + (cfg.maxTailMs ?? 3_600_000);
+  const tailEnd = lastArrival + (cfg.tailMs ?? 0);
+  const hardEnd = Math.max(tailEnd, lastArrival + (cfg.maxTailMs ?? 3_600_000));
   const ticks: GroupTickRecord[] = [];
-  const timeline = { timeMs: [] as number[], replicas: pools.map(() => [] as number[]) };
+  const timeline: GroupRunResult['timeline'] = {
+    timeMs: [],
+    replicas: pools.map(() => []),
+    pools: pools.map(() => ({
+      desired: [],
+      ready: [],
+      starting: [],
+      draining: [],
+      gatewayQueue: [],
+      running: [],
+      waiting: [],
+      kvMean: [],
+    })),
+  };
   const outcomes: GroupRunResult['outcomes'] = {
     plan: 0,
     'no-profile': 0,
@@ -549,10 +599,24 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
     'solver-failed': 0,
   };
   const tickErrors: string[] = [];
+  let tickErrorCount = 0;
   const idle = () => pools.every((p) => p.cluster.idle());
   const sample = (t: number) => {
     timeline.timeMs.push(t);
-    pools.forEach((p, i) => timeline.replicas[i]!.push(p.cluster.liveCount));
+    pools.forEach((p, i) => {
+      const c = p.cluster;
+      timeline.replicas[i]!.push(c.liveCount);
+      const d = timeline.pools[i]!;
+      const load = c.load();
+      d.desired.push(c.desired);
+      d.ready.push(c.ready.length);
+      d.starting.push(c.startingCount);
+      d.draining.push(c.draining);
+      d.gatewayQueue.push(c.gatewayQueueLength);
+      d.running.push(load.running);
+      d.waiting.push(load.waiting);
+      d.kvMean.push(load.kvMean);
+    });
   };
 
   let i = 0;
@@ -562,10 +626,9 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
   let truncated = false;
   let workEnd: number | undefined;
   for (;;) {
-    if (i >= n && idle()) {
-      workEnd = Math.max(now, lastArrival);
-      break;
-    }
+    const done = i >= n && idle();
+    if (done && workEnd === undefined) workEnd = Math.max(now, lastArrival);
+    if (done && now >= tailEnd) break;
     let tI = Infinity;
     let poolI = -1;
     pools.forEach((p, k) => {
@@ -577,6 +640,10 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
     });
     const tA = i < n ? requests[i]!.arrivalMs : Infinity;
     const t = Math.min(tI, tA, nextSample, nextTick);
+    if (done && t > tailEnd) {
+      now = tailEnd;
+      break;
+    }
     if (t > hardEnd) {
       truncated = true;
       now = hardEnd;
@@ -600,9 +667,11 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
         desired: r.targets.map((x) => x.desired),
         ...(r.plan ? { planCostPerHour: r.plan.costPerHour, totalRps: r.plan.totalRps } : {}),
       });
-      for (const x of r.targets)
-        if (x.error && tickErrors.length < 20)
-          tickErrors.push(`${t} ms ${x.gpu} ${x.error.stage}: ${x.error.message}`);
+      for (const x of r.targets) {
+        if (!x.error) continue;
+        tickErrorCount++;
+        if (tickErrors.length < 20) tickErrors.push(`${t} ms ${x.gpu} ${x.error.stage}: ${x.error.message}`);
+      }
       for (const p of pools) if (p.cluster.liveCount > p.peakReplicas) p.peakReplicas = p.cluster.liveCount;
       cfg.onTick?.(r, t);
       nextTick += tickMs;
@@ -621,6 +690,10 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
       costUsd: (replicaMs / 3_600_000) * p.factory.pricePerReplicaHour,
       peakReplicas: p.peakReplicas,
       requests: gateway.sent[k] ?? 0,
+      gpusPerReplica: p.factory.gpusPerReplica,
+      initialReplicas: p.initialReplicas,
+      scaleEvents: [...p.cluster.scaleEvents],
+      peakGatewayQueue: p.cluster.peakGatewayQueue,
     };
   });
   return {
@@ -636,10 +709,12 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
     timeline,
     outcomes,
     tickErrors,
+    tickErrorCount,
   };
 }
 
-function unionGrid(profiles: readonly Profile[]): Grid {
+/** Every profile's ticks, merged (the gateway's buckets; the engine plans on the same union). */
+export function unionGrid(profiles: readonly Profile[]): Grid {
   if (profiles.length === 0) return { input: [1], output: [1] };
   const input = [...new Set(profiles.flatMap((p) => p.grid.input))].sort((a, b) => a - b);
   const output = [...new Set(profiles.flatMap((p) => p.grid.output))].sort((a, b) => a - b);

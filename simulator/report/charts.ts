@@ -188,3 +188,91 @@ export function costChartSpec(
     layer: layers,
   };
 }
+
+export interface GroupReplicaChartInput {
+  title: string;
+  load: { timeS: number[]; rps: number[] };
+  timeS: number[];
+  /** Desired replicas over all pools. */
+  desired: number[];
+  pools: { label: string; ready: number[]; starting: number[] }[];
+}
+
+/**
+ * A model group's replicas: load (line, left axis) against each pool's ready replicas stacked, the
+ * replicas still starting on top, and the total desired (steps, right axis).
+ */
+export function groupReplicaChartSpec(input: GroupReplicaChartInput): ChartSpec {
+  const load = input.load.timeS.map((t, i) => ({ t, rps: input.load.rps[i]! }));
+  const labels = input.pools.map((p) => `${p.label} ready`);
+  const STARTING = 'starting';
+  const stacked: { t: number; series: string; order: number; replicas: number }[] = [];
+  input.timeS.forEach((t, i) => {
+    input.pools.forEach((p, k) => stacked.push({ t, series: labels[k]!, order: k, replicas: p.ready[i]! }));
+    stacked.push({
+      t,
+      series: STARTING,
+      order: input.pools.length,
+      replicas: input.pools.reduce((a, p) => a + p.starting[i]!, 0),
+    });
+  });
+  const desired = input.timeS.map((t, i) => ({ t, replicas: input.desired[i]!, series: 'desired (total)' }));
+  const x = { field: 't', type: 'quantitative' as const, title: 'time (s)' };
+  const palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
+  const domain = [...labels, STARTING];
+  const range = [...labels.map((_, k) => palette[k % palette.length]!), '#c7c7c7'];
+  const y = {
+    field: 'replicas',
+    type: 'quantitative' as const,
+    title: 'replicas',
+    axis: { orient: 'right' },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: input.title,
+    width: WIDTH,
+    height: HEIGHT,
+    // The load is a line drawn over the stacked pools (an area behind them would be hidden).
+    layer: [
+      {
+        layer: [
+          {
+            data: { values: stacked },
+            mark: { type: 'area', interpolate: 'step-after', opacity: 0.75 },
+            encoding: {
+              x,
+              y: { ...y, stack: 'zero' },
+              color: { field: 'series', type: 'nominal', title: null, scale: { domain, range } },
+              order: { field: 'order', type: 'quantitative' },
+            },
+          },
+          {
+            data: { values: desired },
+            mark: {
+              type: 'line',
+              interpolate: 'step-after',
+              strokeWidth: 2,
+              color: '#222',
+              strokeDash: [4, 3],
+            },
+            encoding: { x, y },
+          },
+        ],
+      },
+      {
+        data: { values: load },
+        mark: { type: 'line', color: '#555', strokeWidth: 1.2, interpolate: 'step-after' },
+        encoding: {
+          x,
+          y: {
+            field: 'rps',
+            type: 'quantitative',
+            title: 'load (requests/s, grey line)',
+            axis: { orient: 'left' },
+          },
+        },
+      },
+    ],
+    resolve: { scale: { y: 'independent' } },
+  };
+}

@@ -1,17 +1,21 @@
 /**
  * A whole `inferscale simulate` invocation: several PodAutoscaler specs replayed on identical
  * arrivals (and identical cold-start draws), the oracle, and the JSON report that the HTML page is
- * rendered from. The report holds no wall-clock data, so the same inputs and seed give the same
+ * rendered from. A spec with a `group` (an OPTIMIZER PodAutoscaler) runs as a model group: one pool
+ * per GPU type behind one gateway (`runGroupSimulation`), reported like the others plus per pool. The report holds no wall-clock data, so the same inputs and seed give the same
  * bytes.
  */
 import type { ResolvedPodAutoscaler } from '../../src/api/resolved.js';
 import { fixedColdStart, type ColdStartSampler } from '../cluster/coldstart.js';
+import { runGroupSimulation } from '../cluster/group.js';
 import type { ReplicaFactory, SimRequest } from '../cluster/replica.js';
 import type { RouterPolicy } from '../cluster/router.js';
 import { DEFAULT_EPOCH_MS, DEFAULT_WARMUP_MS, runSimulation, type ScaleEventRecord } from '../cluster/run.js';
 import type { VerifyStats } from '../cluster/seams.js';
 import { Rng } from '../traces/rng.js';
 import { replicaCapacity } from './capacity.js';
+import { groupRunFigures, type GroupRunDetail } from './group-report.js';
+import type { GroupSetup } from './group-setup.js';
 import { scheduleFor, slotNeeds } from './oracle.js';
 import { round } from './stats.js';
 import {
@@ -31,6 +35,8 @@ export interface SpecToRun {
   source: string;
   raw?: unknown;
   pa: ResolvedPodAutoscaler;
+  /** An OPTIMIZER spec's pools and profiles: the spec runs as a model group. */
+  group?: GroupSetup;
 }
 
 export interface ComparisonOptions {
@@ -115,6 +121,13 @@ export interface RunReport {
   tickErrorExamples: string[];
   firstRejection?: string;
   verify?: VerifyStats;
+  /**
+   * Model-group runs only. Then `summary` and `timeline` are totals over the pools (cost and
+   * GPU-hours at each pool's price and TP), `scaleEvents` lists every pool's changes (`from`/`to`
+   * are that Deployment's counts), flaps are counted per pool and summed, and `costVsOracle`
+   * compares with the oracle of the single GPU type (`input.deployment`), not an oracle of the mix.
+   */
+  group?: GroupRunDetail;
 }
 
 export interface SimulationReport {
@@ -195,7 +208,9 @@ export async function runComparison(o: ComparisonOptions): Promise<SimulationRep
       oracle = { skipped: cap.note ?? 'no replica capacity at this SLO' };
     } else {
       const slotMs = o.oracleSlotMs ?? o.tickMs;
-      const minReplicas = Math.min(...o.specs.map((s) => s.pa.minReplicas));
+      // The oracle is a schedule of the single GPU type: its floor comes from the single-pool specs.
+      const single = o.specs.filter((s) => s.group === undefined);
+      const minReplicas = Math.min(...(single.length > 0 ? single : o.specs).map((s) => s.pa.minReplicas));
       const needs = slotNeeds(
         reqs.map((r) => r.arrivalMs),
         lastArrival + 1,
@@ -238,6 +253,13 @@ export async function runComparison(o: ComparisonOptions): Promise<SimulationRep
   for (let i = 0; i < o.specs.length; i++) {
     const spec = o.specs[i]!;
     o.onRunStart?.(i, spec.name);
+    if (spec.group !== undefined) {
+      const run = await runGroup(o, spec, spec.group, i, { sampleMs, windowMs, epochMs, flapWindowMs });
+      if (isOracle(oracle) && oracle.costUsd > 0)
+        run.summary.costVsOracle = round(run.summary.costUsd / oracle.costUsd, 4);
+      runs.push(run);
+      continue;
+    }
     const result = await runSimulation({
       name: spec.name,
       pa: spec.pa,
@@ -319,6 +341,71 @@ export async function runComparison(o: ComparisonOptions): Promise<SimulationRep
     oracle,
     runs,
   };
+}
+
+/** One model-group spec on the same arrivals; pool k draws its cold starts from seed + k. */
+async function runGroup(
+  o: ComparisonOptions,
+  spec: SpecToRun,
+  g: GroupSetup,
+  index: number,
+  p: { sampleMs: number; windowMs: number; epochMs: number; flapWindowMs: number },
+): Promise<RunReport> {
+  const reqs = o.trace.requests;
+  const result = await runGroupSimulation({
+    name: spec.name,
+    pa: spec.pa,
+    profiles: g.profiles,
+    requests: reqs,
+    router: g.router,
+    poolRouter: o.router,
+    tickMs: o.tickMs,
+    sampleMs: p.sampleMs,
+    epochMs: p.epochMs,
+    ...(o.warmupMs !== undefined ? { warmupMs: o.warmupMs } : {}),
+    ...(o.tailMs !== undefined ? { tailMs: o.tailMs } : {}),
+    solver: g.solver,
+    pools: g.pools.map((pool, k) => ({
+      gpu: pool.gpu,
+      factory: pool.factory,
+      coldStart: pool.coldStart(new Rng(o.seed + k)),
+      initialReplicas: pool.initialReplicas,
+    })),
+    onTick: (_tick, simMs) => o.onProgress?.(index, simMs),
+  });
+  const lat = requestLatencies(result, o.slo);
+  const opt = spec.pa.optimizer!;
+  const notes = [...g.notes];
+  if (o.verifyMetrics)
+    notes.push('--verify-metrics does not cover group runs (their token histograms are read directly)');
+  const f = groupRunFigures(result, lat, {
+    strategyLabel: spec.pa.strategy,
+    metrics: [
+      `optimizer over ${opt.targets.map((t) => t.gpu).join(', ')} (headroom ${opt.headroom})`,
+      ...(opt.reactive === 'floor'
+        ? spec.pa.metrics.map((m) => `${opt.reactiveStrategy} floor ${m.targetMetric}=${m.targetValue}`)
+        : []),
+    ],
+    model: g.model,
+    router: g.router,
+    initial: g.initial,
+    notes,
+    profileSources: g.pools.map((pool) => pool.profileSource),
+    flapWindowMs: p.flapWindowMs,
+    slo: o.slo,
+  });
+  const run: RunReport = {
+    summary: f.summary,
+    initialReplicas: g.pools.reduce((a, pool) => a + pool.initialReplicas, 0),
+    spec: { source: spec.source, ...(spec.raw !== undefined ? { raw: spec.raw } : {}), resolved: spec.pa },
+    scaleEvents: f.scaleEvents,
+    timeline: f.timeline,
+    latency: latencyOverTime(reqs, lat, p.windowMs, result.endMs),
+    tickErrorExamples: f.tickErrorExamples,
+    group: f.group,
+  };
+  if (f.firstRejection !== undefined) run.firstRejection = f.firstRejection;
+  return run;
 }
 
 /**

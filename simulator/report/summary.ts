@@ -22,7 +22,7 @@ export interface RequestLatencies {
   met: Uint8Array;
 }
 
-export function requestLatencies(run: RunResult, slo: Slo): RequestLatencies {
+export function requestLatencies(run: Pick<RunResult, 'log'>, slo: Slo): RequestLatencies {
   const reqs = run.log.requests;
   const n = reqs.length;
   const ttft = new Float64Array(n);
@@ -96,7 +96,7 @@ export interface RunSummary {
   truncated: boolean;
 }
 
-function latencyStats(d: Distribution): LatencyStats {
+export function latencyStats(d: Distribution): LatencyStats {
   const s = (v: number): number | null => round(v / 1000, 4);
   return { mean: s(d.mean), p50: s(d.p50), p90: s(d.p90), p99: s(d.p99), max: s(d.max) };
 }

@@ -2,7 +2,8 @@
  * `inferscale simulate`: replays a trace against a virtual cluster of simulated vLLM replicas while
  * the production scaling loop decides, for one or several PodAutoscaler specs on identical
  * arrivals; writes a JSON report and a self-contained HTML page with charts, and compares every run
- * with the perfect-foresight oracle.
+ * with the perfect-foresight oracle. An OPTIMIZER spec runs as a model group: one pool per GPU type
+ * behind one gateway, scaled by the production ModelGroupEngine.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import {
   fixedColdStart,
   type ColdStartSampler,
 } from '../../../simulator/cluster/coldstart.js';
+import { GROUP_ROUTER_POLICIES, type GroupRouterPolicy } from '../../../simulator/cluster/group.js';
 import { modelReplicaFactory } from '../../../simulator/cluster/model-adapter.js';
 import { parseRouterPolicy, ROUTER_POLICIES } from '../../../simulator/cluster/router.js';
 import {
@@ -33,7 +35,10 @@ import {
   type SimulationReport,
   type SpecToRun,
 } from '../../../simulator/report/compare.js';
+import { prepareGroup } from '../../../simulator/report/group-setup.js';
 import { renderHtml } from '../../../simulator/report/html.js';
+import { loadHighsSolver } from '../../optimizer/highs.js';
+import type { MilpSolver } from '../../../algorithms/optimizer/milp.js';
 import { readTrace, scaleTime, TRACE_FORMATS, type TraceFormat } from '../../../simulator/traces/index.js';
 import type { Rng } from '../../../simulator/traces/rng.js';
 
@@ -74,6 +79,9 @@ export interface SimulateOptions {
   tail: number;
   out?: string;
   progress: boolean;
+  /** Profile files/directories for OPTIMIZER specs (replaces their optimizer.profiles). */
+  profiles?: string[];
+  groupRouter: string;
 }
 
 /** Go-style duration (`2s`, `100ms`, `5m`) or a bare number of seconds → ms. */
@@ -145,10 +153,39 @@ export async function runSimulate(opts: SimulateOptions): Promise<SimulateOutcom
   if (opts.minReplicas > opts.maxReplicas) {
     throw new Error(`--min-replicas ${opts.minReplicas} is above --max-replicas ${opts.maxReplicas}`);
   }
+  if (!GROUP_ROUTER_POLICIES.includes(opts.groupRouter as GroupRouterPolicy)) {
+    throw new Error(
+      `--group-router: unknown policy "${opts.groupRouter}"; use one of ${GROUP_ROUTER_POLICIES.join(', ')}`,
+    );
+  }
+  let solver: Promise<MilpSolver> | undefined;
+  const loadSolver = (): Promise<MilpSolver> => (solver ??= loadHighsSolver().then((h) => h.solver));
   const specs: Omit<SpecToRun, 'name'>[] = [];
   for (const file of opts.pa ?? []) {
-    for (const doc of readSpecFile(file))
-      specs.push({ source: doc.source, raw: doc.raw, pa: resolveSpec(doc.raw, doc.source) });
+    for (const doc of readSpecFile(file)) {
+      const pa = resolveSpec(doc.raw, doc.source);
+      if (pa.strategy !== 'OPTIMIZER') {
+        specs.push({ source: doc.source, raw: doc.raw, pa });
+        continue;
+      }
+      const group = await prepareGroup({
+        pa,
+        source: doc.source,
+        specFile: file,
+        ...(opts.profiles !== undefined ? { profilePaths: opts.profiles } : {}),
+        defaultModel: opts.model,
+        ...(opts.maxModelLen !== undefined ? { maxModelLen: opts.maxModelLen } : {}),
+        ...(opts.gpuPrice !== undefined ? { gpuPrice: { gpu: opts.gpu, usdPerGpuHour: opts.gpuPrice } } : {}),
+        coldStart: (deployment) => coldStartFor(opts.coldStart, deployment),
+        requests,
+        // The same opening slot the single runs are sized for (the oracle's first slot).
+        headMs: opts.oracleSlot ?? opts.tick,
+        router: opts.groupRouter as GroupRouterPolicy,
+        solver: loadSolver,
+        ...(opts.initialReplicas !== undefined ? { initialReplicasFlag: opts.initialReplicas } : {}),
+      });
+      specs.push({ source: doc.source, raw: doc.raw, pa, group });
+    }
   }
   const algorithms = opts.algorithms ?? (opts.default || specs.length === 0 ? 'kpa,apa,hpa' : undefined);
   if (algorithms !== undefined) {
@@ -243,6 +280,7 @@ export function formatSummary(report: SimulationReport): string {
       `SLO TTFT <= ${i.slo.ttftS} s, ITL <= ${i.slo.itlS * 1000} ms`,
   );
   const head = ['run', 'SLO ok', 'p99 TTFT', 'p99 ITL', 'replica-s', 'cost', '/oracle', 'scales', 'flaps'];
+  const groups = report.runs.filter((r) => r.group !== undefined);
   const rows = report.runs.map((r) => {
     const m = r.summary;
     return [
@@ -271,6 +309,40 @@ export function formatSummary(report: SimulationReport): string {
         .join('')
         .trimEnd(),
     );
+  for (const r of groups) {
+    const g = r.group!;
+    lines.push(`${r.summary.name}: ${g.pools.length} GPU pools (${g.router} gateway), per pool:`);
+    const poolRows = g.pools.map((p) => [
+      `  ${p.gpu}`,
+      `${p.requests} req`,
+      p.attainment === null ? '-' : `${(p.attainment * 100).toFixed(1)}%`,
+      p.ttft.p99 === null ? '-' : `${p.ttft.p99.toFixed(2)} s`,
+      p.itl.p99 === null ? '-' : `${(p.itl.p99 * 1000).toFixed(0)} ms`,
+      `${p.replicaSeconds.toFixed(0)}`,
+      `$${p.costUsd.toFixed(2)}`,
+      `mean ${p.meanReplicas === null ? '-' : p.meanReplicas.toFixed(2)}, peak ${p.peakReplicas}`,
+      String(p.scaleEvents),
+      String(p.flaps),
+    ]);
+    const w = poolRows[0]!.map((_, c) => Math.max(...poolRows.map((row) => row[c]!.length)) + 2);
+    for (const row of poolRows)
+      lines.push(
+        row
+          .map((v, c) => pad(v, w[c]!))
+          .join('')
+          .trimEnd(),
+      );
+    const outcomes = Object.entries(g.outcomes)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    lines.push(`  ticks: ${outcomes}; started from ${g.initial}`);
+    for (const n of g.notes) lines.push(`  note: ${n}`);
+  }
+  if (groups.length > 0)
+    lines.push(
+      `(group runs: totals over their pools; /oracle compares with the oracle of ${i.deployment.gpu} alone)`,
+    );
   const o = report.oracle;
   lines.push(
     isOracle(o)
@@ -298,19 +370,39 @@ export const command = new Command('simulate')
   .option('--default', 'the bundled 30-minute Azure conversation slice, KPA vs APA vs HPA')
   .option(
     '--pa <file>',
-    'PodAutoscaler YAML/JSON to run (repeatable; several documents per file allowed)',
+    'PodAutoscaler YAML/JSON to run (repeatable; several documents per file allowed; an OPTIMIZER spec runs as a model group)',
     (v: string, prev: string[] = []) => [...prev, v],
   )
   .option('--algorithms <list>', 'generate default specs for these strategies, e.g. kpa,apa,hpa')
+  .option(
+    '--profiles <paths>',
+    "GPU profiles for OPTIMIZER specs, comma-separated files/directories (default: each spec's optimizer.profiles)",
+    (v: string, prev: string[] = []) => [
+      ...prev,
+      ...v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    ],
+  )
+  .addOption(
+    new Option('--group-router <policy>', "how an OPTIMIZER spec's gateway picks a GPU pool")
+      .choices([...GROUP_ROUTER_POLICIES])
+      .default('plan'),
+  )
   .option('--metric <name>', 'targetMetric of generated specs', DEFAULT_METRIC)
   .option('--target <value>', 'per-pod target of generated specs', positive('--target'), DEFAULT_TARGET)
   .option('--min-replicas <n>', 'minReplicas of generated specs', nonNegInt('--min-replicas'), 1)
   .option('--max-replicas <n>', 'maxReplicas of generated specs', positiveInt('--max-replicas'), 32)
-  .option('--gpu <name>', 'GPU from config/gpus.yaml', 'L4')
+  .option('--gpu <name>', 'GPU from config/gpus.yaml (single-pool runs and the oracle)', 'L4')
   .option('--model <name>', 'model from config/models.yaml', 'Llama-3.1-8B')
   .option('--tp <n>', 'tensor-parallel degree (default: smallest that fits)', positiveInt('--tp'))
   .option('--max-model-len <n>', 'vLLM --max-model-len', positiveInt('--max-model-len'))
-  .option('--gpu-price <usd>', 'USD per GPU-hour (default: config/gpus.yaml)', positive('--gpu-price'))
+  .option(
+    '--gpu-price <usd>',
+    "USD per GPU-hour of --gpu, also for a model group's pool of that GPU (default: config/gpus.yaml)",
+    positive('--gpu-price'),
+  )
   .option(
     '--cold-start <spec>',
     'cached | uncached (catalogue phases, log-normal) | a fixed duration like 60s',
@@ -372,6 +464,7 @@ Examples:
   inferscale simulate --default
   inferscale simulate --trace trace.csv --algorithms kpa,hpa --metric kv_cache_usage --target 0.6
   inferscale simulate --trace workload.jsonl --pa my-kpa.yaml --pa my-apa.yaml --slo-ttft 1s --slo-itl 50ms
+  inferscale simulate --default --gpu H100 --pa config/samples/optimizer.yaml   # a model group vs KPA/APA/HPA
 Writes <out>/report.json and <out>/report.html; prints a summary and both paths. See docs/simulator.md.`,
   )
   .action(async (opts: SimulateOptions) => {
