@@ -39,22 +39,27 @@ import { tickIndex, type Grid } from '../../algorithms/optimizer/grid.js';
 import type { MilpSolver } from '../../algorithms/optimizer/milp.js';
 import { profileMaxRps, type Profile } from '../../algorithms/optimizer/profile.js';
 import type { HistogramDelta } from '../../algorithms/optimizer/histograms.js';
-import {
-  catalog,
-  gpuSpec,
-  modelSpec,
-  replicaPricePerHour,
-  resolveDeployment,
-  type Deployment,
-} from '../model/hardware.js';
+import type { Deployment } from '../model/hardware.js';
 import type { Histogram } from '../model/histogram.js';
-import { ReplicaModel, type ReplicaOptions } from '../model/replica.js';
+import type { ReplicaOptions } from '../model/replica.js';
+import { catalogReplicaFactory, ModelReplica } from './model-adapter.js';
 import type { ColdStartSampler } from './coldstart.js';
 import { RequestLog, VirtualCluster, type ScaleEvent } from './cluster.js';
-import type { Completion, ReplicaFactory, ReplicaSignals, SimReplica, SimRequest } from './replica.js';
+import type { ReplicaFactory, SimRequest } from './replica.js';
 import { createRouter } from './router.js';
-import { VirtualClock, VirtualMetricSource } from './seams.js';
-import { DEFAULT_EPOCH_MS, DEFAULT_SAMPLE_MS, DEFAULT_TICK_MS, DEFAULT_WARMUP_MS } from './run.js';
+import { listPods, VirtualClock, VirtualMetricSource } from './seams.js';
+import {
+  checkRequestOrder,
+  DEFAULT_EPOCH_MS,
+  DEFAULT_SAMPLE_MS,
+  DEFAULT_TICK_MS,
+  DEFAULT_WARMUP_MS,
+  emptySeries,
+  runHorizon,
+  sampleCluster,
+  stopBefore,
+  type ClusterSeries,
+} from './run.js';
 
 export type GroupRouterPolicy = 'plan' | 'capacity' | 'least-requests';
 export const GROUP_ROUTER_POLICIES: readonly GroupRouterPolicy[] = ['plan', 'capacity', 'least-requests'];
@@ -63,60 +68,7 @@ export const GROUP_ROUTER_POLICIES: readonly GroupRouterPolicy[] = ['plan', 'cap
 // Replicas that also expose their token histograms
 
 /** The replica model behind the cluster's SimReplica contract, plus its token histograms. */
-export class TokenReplica implements SimReplica {
-  constructor(readonly model: ReplicaModel) {}
-
-  enqueue(req: SimRequest, nowMs: number): void {
-    this.model.enqueue(req, nowMs);
-  }
-  nextEventTime(): number | undefined {
-    return this.model.nextEventTime();
-  }
-  advanceTo(nowMs: number, onComplete: (c: Completion) => void): void {
-    for (const e of this.model.advanceTo(nowMs)) {
-      if (e.type === 'finished') {
-        const r = e.result;
-        onComplete({
-          id: r.id as number,
-          firstTokenMs: r.arrivalMs + r.ttftMs,
-          finishMs: r.arrivalMs + r.e2eMs,
-          outputTokens: r.outputTokens,
-        });
-      } else if (e.type === 'rejected') {
-        onComplete({
-          id: e.id as number,
-          firstTokenMs: e.timeMs,
-          finishMs: e.timeMs,
-          outputTokens: 0,
-          rejected: e.reason,
-        });
-      }
-    }
-  }
-  kvUsage(): number {
-    return this.model.kvCacheUsage;
-  }
-  signals(): ReplicaSignals {
-    const m = this.model;
-    const st = m.stats;
-    return {
-      running: m.numRunning,
-      waiting: m.numWaiting,
-      kvUsage: m.kvCacheUsage,
-      promptTokens: st.promptTokens,
-      generationTokens: st.generationTokens,
-      requestsFinished: st.success.stop + st.success.length + st.success.abort,
-      preemptions: st.preemptions,
-      prefixQueries: st.prefixQueries,
-      prefixHits: st.prefixHits,
-      ttft: st.ttft,
-      itl: st.itl,
-      e2e: st.e2e,
-    };
-  }
-  renderMetrics(nowMs: number): string {
-    return this.model.renderMetrics('vllm-v1', { nowMs });
-  }
+export class TokenReplica extends ModelReplica {
   /** `vllm:request_prompt_tokens` / `…_generation_tokens` as the engine would expose them. */
   tokenSnapshot(): TokenSnapshot {
     const st = this.model.stats;
@@ -142,21 +94,10 @@ export function poolFactory(opts: {
   /** USD per replica-hour; default the catalogue's GPU price × TP. */
   pricePerReplicaHour?: number;
 }): PoolFactory & { deployment: Deployment } {
-  const cat = catalog();
-  const gpu = gpuSpec(opts.gpu, cat);
-  const model = modelSpec(opts.model, cat);
-  const replicaOpts: ReplicaOptions = { emitFirstTokenEvents: false, ...opts.replica };
-  const deployment = resolveDeployment(gpu, model, replicaOpts);
-  const price = opts.pricePerReplicaHour ?? replicaPricePerHour(deployment);
-  if (price === undefined)
-    throw new Error(`config/gpus.yaml has no price for ${gpu.name}; give pricePerReplicaHour`);
-  return {
-    deployment,
-    description: { gpu: gpu.name, model: model.name, tp: deployment.tp },
-    gpusPerReplica: deployment.tp,
-    pricePerReplicaHour: price,
-    create: (_name, startMs) => new TokenReplica(new ReplicaModel(gpu, model, { ...replicaOpts, startMs })),
-  };
+  return catalogReplicaFactory(
+    { ...opts, missingPriceHint: 'give pricePerReplicaHour' },
+    (m) => new TokenReplica(m),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,21 +156,7 @@ class GroupSeams implements ScaleTarget, PodSource {
       kind: 'Deployment',
       name: selector.replace(/^pool=/, ''),
     });
-    const out: PodInfo[] = [];
-    for (const pod of p.cluster.pods) {
-      if (pod.phase === 'gone') continue;
-      out.push({
-        name: pod.name,
-        namespace,
-        ip: `10.1.${(pod.order >> 8) & 255}.${pod.order & 255}`,
-        phase: 'Running',
-        ready: pod.phase !== 'starting',
-        terminating: pod.phase === 'draining',
-        labels: { pool: p.ref.name },
-        createdAtMs: this.clock.epochMs + pod.createdMs,
-      });
-    }
-    return out;
+    return listPods(p.cluster, namespace, this.clock.epochMs, 1, { pool: p.ref.name });
   }
 
   /** Token histograms straight from each pod's replica (what its /metrics page would show). */
@@ -476,16 +403,7 @@ export interface GroupPoolResult {
 }
 
 /** One pool's state at each timeline sample (same instants as `GroupRunResult.timeline.timeMs`). */
-export interface GroupPoolTimeline {
-  desired: number[];
-  ready: number[];
-  starting: number[];
-  draining: number[];
-  gatewayQueue: number[];
-  running: number[];
-  waiting: number[];
-  kvMean: number[];
-}
+export type GroupPoolTimeline = ClusterSeries;
 
 export interface GroupTickRecord {
   timeMs: number;
@@ -521,12 +439,7 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
     throw new Error(`${cfg.name}: a group run needs an OPTIMIZER PodAutoscaler`);
   }
   const requests = cfg.requests;
-  for (let i = 0; i < requests.length; i++) {
-    const r = requests[i]!;
-    if (r.id !== i) throw new Error(`requests[${i}] has id ${r.id}; ids must be 0..n-1 in arrival order`);
-    if (i > 0 && r.arrivalMs < requests[i - 1]!.arrivalMs)
-      throw new Error(`requests[${i}] is out of order; sort the trace`);
-  }
+  checkRequestOrder(requests);
   const epochMs = cfg.epochMs ?? DEFAULT_EPOCH_MS;
   const clock = new VirtualClock(epochMs);
   const log = new RequestLog(requests);
@@ -573,23 +486,12 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
   const tickMs = cfg.tickMs ?? DEFAULT_TICK_MS;
   const sampleMs = cfg.sampleMs ?? DEFAULT_SAMPLE_MS;
   const n = requests.length;
-  const lastArrival = n > 0 ? requests[n - 1]!.arrivalMs : 0;
-  const tailEnd = lastArrival + (cfg.tailMs ?? 0);
-  const hardEnd = Math.max(tailEnd, lastArrival + (cfg.maxTailMs ?? 3_600_000));
+  const horizon = runHorizon(requests, cfg);
   const ticks: GroupTickRecord[] = [];
   const timeline: GroupRunResult['timeline'] = {
     timeMs: [],
     replicas: pools.map(() => []),
-    pools: pools.map(() => ({
-      desired: [],
-      ready: [],
-      starting: [],
-      draining: [],
-      gatewayQueue: [],
-      running: [],
-      waiting: [],
-      kvMean: [],
-    })),
+    pools: pools.map(() => emptySeries()),
   };
   const outcomes: GroupRunResult['outcomes'] = {
     plan: 0,
@@ -604,18 +506,8 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
   const sample = (t: number) => {
     timeline.timeMs.push(t);
     pools.forEach((p, i) => {
-      const c = p.cluster;
-      timeline.replicas[i]!.push(c.liveCount);
-      const d = timeline.pools[i]!;
-      const load = c.load();
-      d.desired.push(c.desired);
-      d.ready.push(c.ready.length);
-      d.starting.push(c.startingCount);
-      d.draining.push(c.draining);
-      d.gatewayQueue.push(c.gatewayQueueLength);
-      d.running.push(load.running);
-      d.waiting.push(load.waiting);
-      d.kvMean.push(load.kvMean);
+      timeline.replicas[i]!.push(p.cluster.liveCount);
+      sampleCluster(timeline.pools[i]!, p.cluster);
     });
   };
 
@@ -627,8 +519,8 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
   let workEnd: number | undefined;
   for (;;) {
     const done = i >= n && idle();
-    if (done && workEnd === undefined) workEnd = Math.max(now, lastArrival);
-    if (done && now >= tailEnd) break;
+    if (done && workEnd === undefined) workEnd = Math.max(now, horizon.lastArrival);
+    if (done && now >= horizon.tailEnd) break;
     let tI = Infinity;
     let poolI = -1;
     pools.forEach((p, k) => {
@@ -640,13 +532,10 @@ export async function runGroupSimulation(cfg: GroupRunConfig): Promise<GroupRunR
     });
     const tA = i < n ? requests[i]!.arrivalMs : Infinity;
     const t = Math.min(tI, tA, nextSample, nextTick);
-    if (done && t > tailEnd) {
-      now = tailEnd;
-      break;
-    }
-    if (t > hardEnd) {
-      truncated = true;
-      now = hardEnd;
+    const stop = stopBefore(t, done, horizon);
+    if (stop !== undefined) {
+      now = stop;
+      truncated = !done;
       break;
     }
     now = t;

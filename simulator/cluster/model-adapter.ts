@@ -13,8 +13,9 @@ import {
 } from '../model/hardware.js';
 import type { Completion, ReplicaFactory, ReplicaSignals, SimReplica, SimRequest } from './replica.js';
 
-class ModelReplica implements SimReplica {
-  constructor(private readonly model: ReplicaModel) {}
+/** The replica model behind the cluster's `SimReplica` contract. */
+export class ModelReplica implements SimReplica {
+  constructor(readonly model: ReplicaModel) {}
 
   enqueue(req: SimRequest, nowMs: number): void {
     this.model.enqueue(req, nowMs);
@@ -88,18 +89,31 @@ export interface ModelFactoryOptions {
 
 /** Replicas of one (GPU, model) deployment backed by the product's replica model. */
 export function modelReplicaFactory(opts: ModelFactoryOptions): ReplicaFactory & { deployment: Deployment } {
+  return catalogReplicaFactory(opts, (m) => new ModelReplica(m));
+}
+
+/**
+ * The catalogue's (GPU, model) deployment, priced, with replicas built by `wrap` around a fresh
+ * replica model. `pricePerReplicaHour` wins over `gpuPricePerHour`; `missingPriceHint` ends the
+ * error when neither is given and the catalogue has no price.
+ */
+export function catalogReplicaFactory(
+  opts: ModelFactoryOptions & { pricePerReplicaHour?: number; missingPriceHint?: string },
+  wrap: (model: ReplicaModel) => SimReplica,
+): ReplicaFactory & { deployment: Deployment } {
   const cat = catalog();
   const gpu = gpuSpec(opts.gpu, cat);
   const model = modelSpec(opts.model, cat);
   const replicaOpts: ReplicaOptions = { emitFirstTokenEvents: false, ...opts.replica };
   const deployment = resolveDeployment(gpu, model, replicaOpts);
   const price =
-    opts.gpuPricePerHour !== undefined
+    opts.pricePerReplicaHour ??
+    (opts.gpuPricePerHour !== undefined
       ? opts.gpuPricePerHour * deployment.tp
-      : replicaPricePerHour(deployment);
+      : replicaPricePerHour(deployment));
   if (price === undefined) {
     throw new Error(
-      `config/gpus.yaml has no price for ${gpu.name}; give one with --gpu-price <usd-per-gpu-hour>`,
+      `config/gpus.yaml has no price for ${gpu.name}; ${opts.missingPriceHint ?? 'give one with --gpu-price <usd-per-gpu-hour>'}`,
     );
   }
   return {
@@ -107,6 +121,6 @@ export function modelReplicaFactory(opts: ModelFactoryOptions): ReplicaFactory &
     description: { gpu: gpu.name, model: model.name, tp: deployment.tp },
     gpusPerReplica: deployment.tp,
     pricePerReplicaHour: price,
-    create: (_name, startMs) => new ModelReplica(new ReplicaModel(gpu, model, { ...replicaOpts, startMs })),
+    create: (_name, startMs) => wrap(new ReplicaModel(gpu, model, { ...replicaOpts, startMs })),
   };
 }

@@ -61,9 +61,8 @@ export interface RunConfig {
   onProgress?: (simMs: number) => void;
 }
 
-/** Struct-of-arrays timeline, one entry per sample. */
-export interface Timeline {
-  timeMs: number[];
+/** One cluster's state at the timeline samples, struct-of-arrays. */
+export interface ClusterSeries {
   desired: number[];
   ready: number[];
   starting: number[];
@@ -72,6 +71,79 @@ export interface Timeline {
   running: number[];
   waiting: number[];
   kvMean: number[];
+}
+
+/** Struct-of-arrays timeline, one entry per sample. */
+export interface Timeline extends ClusterSeries {
+  timeMs: number[];
+}
+
+export function emptySeries(): ClusterSeries {
+  return {
+    desired: [],
+    ready: [],
+    starting: [],
+    draining: [],
+    gatewayQueue: [],
+    running: [],
+    waiting: [],
+    kvMean: [],
+  };
+}
+
+/** Appends the cluster's state now; returns its waiting requests (gateway queue plus replica queues). */
+export function sampleCluster(series: ClusterSeries, cluster: VirtualCluster): number {
+  const load = cluster.load();
+  const q = cluster.gatewayQueueLength;
+  series.desired.push(cluster.desired);
+  series.ready.push(cluster.ready.length);
+  series.starting.push(cluster.startingCount);
+  series.draining.push(cluster.draining);
+  series.gatewayQueue.push(q);
+  series.running.push(load.running);
+  series.waiting.push(load.waiting);
+  series.kvMean.push(load.kvMean);
+  return q + load.waiting;
+}
+
+/** Ids 0..n-1 in arrival order, as the request log and the gateway index them. */
+export function checkRequestOrder(requests: readonly SimRequest[]): void {
+  for (let i = 0; i < requests.length; i++) {
+    const r = requests[i]!;
+    if (r.id !== i) throw new Error(`requests[${i}] has id ${r.id}; ids must be 0..n-1 in arrival order`);
+    if (i > 0 && r.arrivalMs < requests[i - 1]!.arrivalMs) {
+      throw new Error(
+        `requests[${i}] arrives at ${r.arrivalMs} ms, before requests[${i - 1}]; sort the trace`,
+      );
+    }
+  }
+}
+
+/** When a run may stop: the end of the tail once the work is done, the give-up time otherwise. */
+export interface RunHorizon {
+  lastArrival: number;
+  tailEnd: number;
+  hardEnd: number;
+}
+
+export function runHorizon(
+  requests: readonly SimRequest[],
+  opts: { tailMs?: number; maxTailMs?: number },
+): RunHorizon {
+  const n = requests.length;
+  const lastArrival = n > 0 ? requests[n - 1]!.arrivalMs : 0;
+  const tailEnd = lastArrival + (opts.tailMs ?? 0);
+  return { lastArrival, tailEnd, hardEnd: Math.max(tailEnd, lastArrival + (opts.maxTailMs ?? 3_600_000)) };
+}
+
+/**
+ * The time to stop at instead of stepping to `t`, or undefined to step. A stop with work left
+ * (`!done`) is a give-up at `hardEnd`: the run is truncated.
+ */
+export function stopBefore(t: number, done: boolean, h: RunHorizon): number | undefined {
+  if (done && t > h.tailEnd) return h.tailEnd;
+  if (t > h.hardEnd) return h.hardEnd;
+  return undefined;
 }
 
 export interface TickRecord {
@@ -129,22 +201,12 @@ export const DEFAULT_EPOCH_MS = Date.UTC(2025, 0, 6);
 export async function runSimulation(cfg: RunConfig): Promise<RunResult> {
   const requests = cfg.requests;
   const n = requests.length;
-  for (let i = 0; i < n; i++) {
-    const r = requests[i]!;
-    if (r.id !== i) throw new Error(`requests[${i}] has id ${r.id}; ids must be 0..n-1 in arrival order`);
-    if (i > 0 && r.arrivalMs < requests[i - 1]!.arrivalMs) {
-      throw new Error(
-        `requests[${i}] arrives at ${r.arrivalMs} ms, before requests[${i - 1}]; sort the trace`,
-      );
-    }
-  }
+  checkRequestOrder(requests);
   const tickMs = cfg.tickMs ?? DEFAULT_TICK_MS;
   const sampleMs = cfg.sampleMs ?? DEFAULT_SAMPLE_MS;
   if (!(tickMs > 0) || !(sampleMs > 0)) throw new Error('tick and sample periods must be > 0');
   const epochMs = cfg.epochMs ?? DEFAULT_EPOCH_MS;
-  const lastArrival = n > 0 ? requests[n - 1]!.arrivalMs : 0;
-  const tailEnd = lastArrival + (cfg.tailMs ?? 0);
-  const hardEnd = Math.max(tailEnd, lastArrival + (cfg.maxTailMs ?? 3_600_000));
+  const horizon = runHorizon(requests, cfg);
 
   const log = new RequestLog(requests);
   const cluster = new VirtualCluster({
@@ -165,17 +227,7 @@ export async function runSimulation(cfg: RunConfig): Promise<RunResult> {
     log: silentLogger(),
   });
 
-  const timeline: Timeline = {
-    timeMs: [],
-    desired: [],
-    ready: [],
-    starting: [],
-    draining: [],
-    gatewayQueue: [],
-    running: [],
-    waiting: [],
-    kvMean: [],
-  };
+  const timeline: Timeline = { timeMs: [], ...emptySeries() };
   const ticks: TickRecord[] = [];
   const scaleEvents: ScaleEventRecord[] = [];
   const tickErrors = { count: 0, examples: [] as string[] };
@@ -183,18 +235,9 @@ export async function runSimulation(cfg: RunConfig): Promise<RunResult> {
   let peakReplicas = cluster.liveCount;
 
   const sample = (t: number): void => {
-    const load = cluster.load();
-    const q = cluster.gatewayQueueLength;
     timeline.timeMs.push(t);
-    timeline.desired.push(cluster.desired);
-    timeline.ready.push(cluster.ready.length);
-    timeline.starting.push(cluster.startingCount);
-    timeline.draining.push(cluster.draining);
-    timeline.gatewayQueue.push(q);
-    timeline.running.push(load.running);
-    timeline.waiting.push(load.waiting);
-    timeline.kvMean.push(load.kvMean);
-    if (q + load.waiting > peakWaiting) peakWaiting = q + load.waiting;
+    const waiting = sampleCluster(timeline, cluster);
+    if (waiting > peakWaiting) peakWaiting = waiting;
   };
 
   let i = 0;
@@ -207,20 +250,17 @@ export async function runSimulation(cfg: RunConfig): Promise<RunResult> {
   let workEnd: number | undefined;
   for (;;) {
     const done = i >= n && cluster.idle();
-    if (done && workEnd === undefined) workEnd = Math.max(now, lastArrival);
-    if (done && now >= tailEnd) break;
+    if (done && workEnd === undefined) workEnd = Math.max(now, horizon.lastArrival);
+    if (done && now >= horizon.tailEnd) break;
     const tI = cluster.nextEventTime();
     const tA = i < n ? requests[i]!.arrivalMs : Infinity;
     let t = tI < tA ? tI : tA;
     if (nextSample < t) t = nextSample;
     if (nextTick < t) t = nextTick;
-    if (done && t > tailEnd) {
-      now = tailEnd;
-      break;
-    }
-    if (t > hardEnd) {
-      truncated = true;
-      now = hardEnd;
+    const stop = stopBefore(t, done, horizon);
+    if (stop !== undefined) {
+      now = stop;
+      truncated = !done;
       break;
     }
     now = t;

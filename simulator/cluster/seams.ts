@@ -44,22 +44,36 @@ export class VirtualPodSource implements PodSource {
 
   /** One simulated scale target per cluster: every pod belongs to it, whatever the namespace. */
   async list(namespace: string): Promise<PodInfo[]> {
-    const out: PodInfo[] = [];
-    for (const p of this.cluster.pods) {
-      if (p.phase === 'gone') continue;
-      out.push({
-        name: p.name,
-        namespace,
-        ip: `10.0.${(p.order >> 8) & 255}.${p.order & 255}`,
-        phase: 'Running',
-        ready: p.phase !== 'starting',
-        terminating: p.phase === 'draining',
-        labels: { app: 'sim' },
-        createdAtMs: this.epochMs + p.createdMs,
-      });
-    }
-    return out;
+    return listPods(this.cluster, namespace, this.epochMs, 0, { app: 'sim' });
   }
+}
+
+/**
+ * The cluster's pods that still exist, as the engine's PodSource reports them. `subnet` (the third
+ * octet of 10.x.y.z) keeps the addresses of several clusters apart.
+ */
+export function listPods(
+  cluster: VirtualCluster,
+  namespace: string,
+  epochMs: number,
+  subnet: number,
+  labels: Readonly<Record<string, string>>,
+): PodInfo[] {
+  const out: PodInfo[] = [];
+  for (const p of cluster.pods) {
+    if (p.phase === 'gone') continue;
+    out.push({
+      name: p.name,
+      namespace,
+      ip: `10.${subnet}.${(p.order >> 8) & 255}.${p.order & 255}`,
+      phase: 'Running',
+      ready: p.phase !== 'starting',
+      terminating: p.phase === 'draining',
+      labels: { ...labels },
+      createdAtMs: epochMs + p.createdMs,
+    });
+  }
+  return out;
 }
 
 export class VirtualScaleTarget implements ScaleTarget {

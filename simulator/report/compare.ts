@@ -10,7 +10,13 @@ import { fixedColdStart, type ColdStartSampler } from '../cluster/coldstart.js';
 import { runGroupSimulation } from '../cluster/group.js';
 import type { ReplicaFactory, SimRequest } from '../cluster/replica.js';
 import type { RouterPolicy } from '../cluster/router.js';
-import { DEFAULT_EPOCH_MS, DEFAULT_WARMUP_MS, runSimulation, type ScaleEventRecord } from '../cluster/run.js';
+import {
+  DEFAULT_EPOCH_MS,
+  DEFAULT_WARMUP_MS,
+  runSimulation,
+  type ClusterSeries,
+  type ScaleEventRecord,
+} from '../cluster/run.js';
 import type { VerifyStats } from '../cluster/seams.js';
 import { Rng } from '../traces/rng.js';
 import { replicaCapacity } from './capacity.js';
@@ -106,17 +112,7 @@ export interface RunReport {
   initialReplicas: number;
   spec: { source: string; raw?: unknown; resolved: ResolvedPodAutoscaler };
   scaleEvents: ScaleEventRecord[];
-  timeline: {
-    timeS: number[];
-    desired: number[];
-    ready: number[];
-    starting: number[];
-    draining: number[];
-    gatewayQueue: number[];
-    running: number[];
-    waiting: number[];
-    kvMean: number[];
-  };
+  timeline: { timeS: number[] } & ClusterSeries;
   latency: LatencySeries;
   tickErrorExamples: string[];
   firstRejection?: string;

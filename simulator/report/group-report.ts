@@ -4,7 +4,7 @@
  */
 import type { GroupTickResult } from '../../src/engine/model-group.js';
 import type { GroupRouterPolicy, GroupRunResult } from '../cluster/group.js';
-import type { ScaleEventRecord } from '../cluster/run.js';
+import type { ClusterSeries, ScaleEventRecord } from '../cluster/run.js';
 import { distribution, round } from './stats.js';
 import {
   countFlaps,
@@ -69,17 +69,7 @@ export interface GroupRunDetail {
 
 export interface GroupRunFigures {
   summary: RunSummary;
-  timeline: {
-    timeS: number[];
-    desired: number[];
-    ready: number[];
-    starting: number[];
-    draining: number[];
-    gatewayQueue: number[];
-    running: number[];
-    waiting: number[];
-    kvMean: number[];
-  };
+  timeline: { timeS: number[] } & ClusterSeries;
   /** Every pool's replica changes, in time order; `from`/`to` are that Deployment's counts. */
   scaleEvents: ScaleEventRecord[];
   tickErrorExamples: string[];

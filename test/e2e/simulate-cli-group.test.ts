@@ -3,31 +3,11 @@
  * the same short trace, through the real binary entry; both land in one JSON and HTML report, the
  * group run with its per-pool breakdown.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-
-async function simulate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(tsx, ['src/cli/main.ts', 'simulate', ...args], {
-      cwd: root,
-      timeout: 120_000,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { kpaSpec, simulate, writeTrace } from './support/simulate-cli.js';
 
 let dir: string;
 let trace: string;
@@ -38,36 +18,22 @@ beforeAll(() => {
   // 3 req/s for 60 s, 30 req/s for 90 s, 3 req/s for 60 s. One request in five has a 3,000-token
   // prompt, which the A10G profile cannot serve within its 1 s TTFT. The one H100 to be had carries
   // the quiet parts and the long prompts; A10Gs take the rest of the burst.
-  const lines: string[] = [];
-  let t = 0;
-  for (const [rate, secs] of [
-    [3, 60],
-    [30, 90],
-    [3, 60],
-  ] as const) {
-    for (let i = 0; i < rate * secs; i++) {
+  writeTrace(
+    trace,
+    [
+      [3, 60],
+      [30, 90],
+      [3, 60],
+    ],
+    (i) => {
       const long = i % 5 === 0;
-      const input = long ? 3000 + ((i * 37) % 500) : 100 + ((i * 37) % 300);
-      const output = long ? 150 : 60 + ((i * 53) % 140);
-      lines.push(JSON.stringify({ t: Math.round((t + i / rate) * 1000) / 1000, input, output }));
-    }
-    t += secs;
-  }
-  writeFileSync(trace, `${lines.join('\n')}\n`);
-  writeFileSync(
-    join(dir, 'kpa.yaml'),
-    `apiVersion: autoscaling.aibrix.ai/v1alpha1
-kind: PodAutoscaler
-metadata: { name: mine, namespace: default }
-spec:
-  scalingStrategy: KPA
-  minReplicas: 1
-  maxReplicas: 4
-  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: llama }
-  metricsSources:
-    - { metricSourceType: pod, protocolType: http, port: '8000', path: /metrics, targetMetric: num_requests_running, targetValue: '32' }
-`,
+      return {
+        input: long ? 3000 + ((i * 37) % 500) : 100 + ((i * 37) % 300),
+        output: long ? 150 : 60 + ((i * 53) % 140),
+      };
+    },
   );
+  writeFileSync(join(dir, 'kpa.yaml'), kpaSpec({ maxReplicas: 4, targetValue: 32 }));
   writeFileSync(
     join(dir, 'group.yaml'),
     `apiVersion: autoscaling.inferscale.dev/v1alpha1

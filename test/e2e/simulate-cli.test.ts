@@ -2,31 +2,11 @@
  * `inferscale simulate` end to end: the real binary entry (tsx src/cli/main.ts) on a small trace,
  * producing the JSON and HTML reports.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-
-async function simulate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(tsx, ['src/cli/main.ts', 'simulate', ...args], {
-      cwd: root,
-      timeout: 120_000,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { kpaSpec, simulate, writeTrace } from './support/simulate-cli.js';
 
 let dir: string;
 let trace: string;
@@ -35,35 +15,16 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'inferscale-simulate-'));
   trace = join(dir, 'trace.jsonl');
   // 2 req/s for 60 s, then 12 req/s for 60 s, then 2 req/s for 60 s; chat-sized requests.
-  const lines: string[] = [];
-  let t = 0;
-  for (const [rate, secs] of [
-    [2, 60],
-    [12, 60],
-    [2, 60],
-  ] as const) {
-    for (let i = 0; i < rate * secs; i++) {
-      const input = 200 + ((i * 37) % 800);
-      const output = 20 + ((i * 53) % 180);
-      lines.push(JSON.stringify({ t: Math.round((t + i / rate) * 1000) / 1000, input, output }));
-    }
-    t += secs;
-  }
-  writeFileSync(trace, `${lines.join('\n')}\n`);
-  writeFileSync(
-    join(dir, 'kpa.yaml'),
-    `apiVersion: autoscaling.aibrix.ai/v1alpha1
-kind: PodAutoscaler
-metadata: { name: mine, namespace: default }
-spec:
-  scalingStrategy: KPA
-  minReplicas: 1
-  maxReplicas: 6
-  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: llama }
-  metricsSources:
-    - { metricSourceType: pod, protocolType: http, port: '8000', path: /metrics, targetMetric: num_requests_running, targetValue: '8' }
-`,
+  writeTrace(
+    trace,
+    [
+      [2, 60],
+      [12, 60],
+      [2, 60],
+    ],
+    (i) => ({ input: 200 + ((i * 37) % 800), output: 20 + ((i * 53) % 180) }),
   );
+  writeFileSync(join(dir, 'kpa.yaml'), kpaSpec({ maxReplicas: 6, targetValue: 8 }));
 });
 
 describe('inferscale simulate', () => {

@@ -7,13 +7,18 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import * as k8s from '@kubernetes/client-node';
-import { parse as parseYaml } from 'yaml';
+import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { controlPlaneSkipReason, startControlPlane, type ControlPlane } from '../support/controlplane.js';
-import { makeClients, mergePatch, type KubeClients } from '../../src/k8s/client.js';
+import { controlPlaneSkipReason, type ControlPlane } from '../support/controlplane.js';
+import {
+  createNamespaces,
+  deploymentWithReadyPods,
+  GROUP,
+  installCrd,
+  startApiServer,
+} from './support/k8s-fixtures.js';
+import { mergePatch, type KubeClients } from '../../src/k8s/client.js';
 import { startController, type ControllerHandle } from '../../src/controller/controller.js';
 import { TableMetricSource } from '../../src/engine/memory.js';
 import type { InferscaleStatus } from '../../src/api/schema.js';
@@ -22,8 +27,6 @@ const skipReason = await controlPlaneSkipReason();
 if (skipReason) console.warn(`[k8s-controller.test] SKIPPED: ${skipReason}`);
 
 const NS = 'llm';
-const GROUP = 'autoscaling.inferscale.dev';
-const CRD = new URL('../../config/crd/autoscaling.inferscale.dev_podautoscalers.yaml', import.meta.url);
 
 function pa(
   name: string,
@@ -102,72 +105,14 @@ describe.skipIf(skipReason !== undefined)('controller on a real apiserver', () =
     });
 
   async function deploymentWithPods(name: string, replicas: number, readyPods: number, value: number) {
-    await c.apps.createNamespacedDeployment({
-      namespace: NS,
-      body: {
-        metadata: { name },
-        spec: {
-          replicas,
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels: { app: name } },
-            spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
-          },
-        },
-      },
-    });
-    // No kubelet or controller-manager here: create the "running" pods by hand.
-    for (let i = 0; i < readyPods; i++) {
-      const pod = `${name}-${i}`;
-      await c.core.createNamespacedPod({
-        namespace: NS,
-        body: {
-          metadata: { name: pod, labels: { app: name } },
-          spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
-        },
-      });
-      await c.core.patchNamespacedPodStatus(
-        {
-          name: pod,
-          namespace: NS,
-          body: {
-            status: {
-              phase: 'Running',
-              podIP: `10.2.0.${i + 1}`,
-              conditions: [{ type: 'Ready', status: 'True' }],
-            },
-          },
-        },
-        mergePatch,
-      );
-      metrics.podValues.set(pod, { gpu_cache_usage_perc: value });
-    }
+    const pods = await deploymentWithReadyPods(c, { namespace: NS, name, replicas, readyPods, subnet: 2 });
+    for (const pod of pods) metrics.podValues.set(pod, { gpu_cache_usage_perc: value });
   }
 
   beforeAll(async () => {
-    cp = await startControlPlane({ controllerManager: false });
-    kc = new k8s.KubeConfig();
-    kc.loadFromFile(cp.kubeconfigPath);
-    c = makeClients(kc);
-    // Raw request, not the typed client: client-node's serializer maps `x-kubernetes-*` keys to
-    // camelCase model fields and silently drops them from plain YAML objects.
-    const created = await cp.request(
-      'POST',
-      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-      parseYaml(readFileSync(CRD, 'utf8')),
-    );
-    expect(created.status).toBe(201);
-    for (const ns of [NS, 'inferscale-system']) {
-      await c.core.createNamespace({ body: { metadata: { name: ns } } });
-      await c.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'default' } } });
-    }
-    await vi.waitFor(
-      async () => expect((await cp.request('GET', `/apis/${GROUP}/v1alpha1`)).status).toBe(200),
-      {
-        timeout: 30_000,
-        interval: 200,
-      },
-    );
+    ({ cp, kc, c } = await startApiServer());
+    await installCrd(cp);
+    await createNamespaces(c, NS, 'inferscale-system');
     await deploymentWithPods('vllm', 2, 2, 0.9);
     await deploymentWithPods('shadow', 1, 1, 0.9);
   }, 180_000);
@@ -337,39 +282,8 @@ describe.skipIf(skipReason !== undefined)('controller on a real apiserver', () =
       },
     );
     const ns = 'aibrix';
-    await c.core.createNamespace({ body: { metadata: { name: ns } } });
-    await c.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'default' } } });
-    await c.apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: 'mistral' },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'mistral' } },
-          template: {
-            metadata: { labels: { app: 'mistral' } },
-            spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
-          },
-        },
-      },
-    });
-    await c.core.createNamespacedPod({
-      namespace: ns,
-      body: {
-        metadata: { name: 'mistral-0', labels: { app: 'mistral' } },
-        spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
-      },
-    });
-    await c.core.patchNamespacedPodStatus(
-      {
-        name: 'mistral-0',
-        namespace: ns,
-        body: {
-          status: { phase: 'Running', podIP: '10.5.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
-        },
-      },
-      mergePatch,
-    );
+    await createNamespaces(c, ns);
+    await deploymentWithReadyPods(c, { namespace: ns, name: 'mistral', replicas: 1, subnet: 5 });
     metrics.podValues.set('mistral-0', { gpu_cache_usage_perc: 0.9 });
     await startController({
       kubeConfig: kc,

@@ -6,10 +6,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { controlPlaneSkipReason, startControlPlane, type ControlPlane } from '../support/controlplane.js';
-import { makeClients, mergePatch, type KubeClients } from '../../src/k8s/client.js';
+import { controlPlaneSkipReason, type ControlPlane } from '../support/controlplane.js';
+import { createNamespaces, deploymentWithReadyPods, startApiServer } from './support/k8s-fixtures.js';
+import type { KubeClients } from '../../src/k8s/client.js';
 import { startDaemon, type DaemonHandle } from '../../src/daemon/daemon.js';
 import { TableMetricSource } from '../../src/engine/memory.js';
 
@@ -42,48 +43,13 @@ describe.skipIf(skipReason !== undefined)('daemon on a real apiserver', () => {
     (await c.apps.readNamespacedDeployment({ name, namespace: NS })).spec?.replicas;
 
   async function workload(name: string, value: number) {
-    await c.apps.createNamespacedDeployment({
-      namespace: NS,
-      body: {
-        metadata: { name },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels: { app: name } },
-            spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
-          },
-        },
-      },
-    });
-    const pod = `${name}-0`;
-    await c.core.createNamespacedPod({
-      namespace: NS,
-      body: {
-        metadata: { name: pod, labels: { app: name } },
-        spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
-      },
-    });
-    await c.core.patchNamespacedPodStatus(
-      {
-        name: pod,
-        namespace: NS,
-        body: {
-          status: { phase: 'Running', podIP: '10.4.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
-        },
-      },
-      mergePatch,
-    );
-    metrics.podValues.set(pod, { gpu_cache_usage_perc: value });
+    const [pod] = await deploymentWithReadyPods(c, { namespace: NS, name, replicas: 1, subnet: 4 });
+    metrics.podValues.set(pod!, { gpu_cache_usage_perc: value });
   }
 
   beforeAll(async () => {
-    cp = await startControlPlane({ controllerManager: false });
-    kc = new k8s.KubeConfig();
-    kc.loadFromFile(cp.kubeconfigPath);
-    c = makeClients(kc);
-    await c.core.createNamespace({ body: { metadata: { name: NS } } });
-    await c.core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } });
+    ({ cp, kc, c } = await startApiServer());
+    await createNamespaces(c, NS);
     await workload('alpha', 0.9);
     await workload('beta', 0.9);
     dir = await mkdtemp(path.join(os.tmpdir(), 'inferscale-daemon-'));

@@ -4,12 +4,16 @@
  * status (mix, cost, conditions); a group without a profile gets a NoProfile condition and no
  * write. Token histograms and profiles are in memory, so the test is about the Kubernetes side.
  */
-import { readFileSync } from 'node:fs';
-import * as k8s from '@kubernetes/client-node';
-import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { controlPlaneSkipReason, startControlPlane, type ControlPlane } from '../support/controlplane.js';
-import { makeClients, mergePatch, type KubeClients } from '../../src/k8s/client.js';
+import { controlPlaneSkipReason, type ControlPlane } from '../support/controlplane.js';
+import {
+  createNamespaces,
+  deploymentWithReadyPods,
+  GROUP,
+  installCrd,
+  startApiServer,
+} from './support/k8s-fixtures.js';
+import type { KubeClients } from '../../src/k8s/client.js';
 import { startController, type ControllerHandle } from '../../src/controller/controller.js';
 import { TableMetricSource } from '../../src/engine/memory.js';
 import type { InferscaleStatus } from '../../src/api/schema.js';
@@ -21,8 +25,6 @@ const skipReason = await controlPlaneSkipReason();
 if (skipReason) console.warn(`[k8s-model-group.test] SKIPPED: ${skipReason}`);
 
 const NS = 'llm';
-const GROUP = 'autoscaling.inferscale.dev';
-const CRD = new URL('../../config/crd/autoscaling.inferscale.dev_podautoscalers.yaml', import.meta.url);
 
 const grid = { input: [512], output: [128] };
 const profile = (gpu: string, costPerHour: number, rps: number) =>
@@ -95,72 +97,19 @@ describe.skipIf(skipReason !== undefined)('OPTIMIZER model group on a real apise
   const replicas = async (name: string) =>
     (await c.apps.readNamespacedDeployment({ name, namespace: NS })).spec?.replicas;
 
-  async function deployment(name: string, replicas: number): Promise<void> {
-    await c.apps.createNamespacedDeployment({
-      namespace: NS,
-      body: {
-        metadata: { name },
-        spec: {
-          replicas,
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels: { app: name } },
-            spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
-          },
-        },
-      },
-    });
-    // No kubelet or controller-manager: the "running" pods are made by hand.
-    for (let i = 0; i < replicas; i++) {
-      const pod = `${name}-${i}`;
-      await c.core.createNamespacedPod({
-        namespace: NS,
-        body: {
-          metadata: { name: pod, labels: { app: name } },
-          spec: { containers: [{ name: 'vllm', image: 'vllm/vllm-openai' }] },
-        },
-      });
-      await c.core.patchNamespacedPodStatus(
-        {
-          name: pod,
-          namespace: NS,
-          body: {
-            status: {
-              phase: 'Running',
-              podIP: `10.3.0.${i + 1}`,
-              conditions: [{ type: 'Ready', status: 'True' }],
-            },
-          },
-        },
-        mergePatch,
-      );
-    }
-  }
-
   beforeAll(async () => {
-    cp = await startControlPlane({ controllerManager: false });
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(cp.kubeconfigPath);
-    c = makeClients(kc);
-    const created = await cp.request(
-      'POST',
-      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-      parseYaml(readFileSync(CRD, 'utf8')),
-    );
-    expect(created.status).toBe(201);
-    await c.core.createNamespace({ body: { metadata: { name: NS } } });
-    await c.core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'default' } } });
-    await vi.waitFor(
-      async () => expect((await cp.request('GET', `/apis/${GROUP}/v1alpha1`)).status).toBe(200),
-      { timeout: 30_000, interval: 200 },
-    );
+    const server = await startApiServer();
+    ({ cp, c } = server);
+    const { kc } = server;
+    await installCrd(cp);
+    await createNamespaces(c, NS);
     for (const [name, n] of [
       ['llama-a10g', 1],
       ['llama-h100', 0],
       ['other-a10g', 1],
       ['other-h100', 0],
     ] as const) {
-      await deployment(name, n);
+      await deploymentWithReadyPods(c, { namespace: NS, name, replicas: n, subnet: 3 });
     }
     ctl = await startController({
       kubeConfig: kc,
