@@ -1,0 +1,264 @@
+/**
+ * What every e2e test starts from: a real control plane (etcd, kube-apiserver and
+ * kube-controller-manager, optionally with an audit log), the PodAutoscaler CRD, namespaces, the
+ * shipped RBAC, Deployments of emulated vLLM pods, PodAutoscalers, and small readers for their
+ * status and events. Pods are run by the kubelet stand-in (test/support/kubelet-standin.ts).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { startControlPlane, type ControlPlane } from '../../support/controlplane.js';
+import { makeClients, type KubeClients } from '../../../src/k8s/client.js';
+import type { InferscaleStatus } from '../../../src/api/schema.js';
+import { auditFlags } from './audit.js';
+
+export const GROUP = 'autoscaling.inferscale.dev';
+export const REPO_ROOT = new URL('../../../', import.meta.url).pathname;
+export const SYSTEM_NS = 'inferscale-system';
+
+export interface E2eCluster {
+  cp: ControlPlane;
+  kc: k8s.KubeConfig;
+  c: KubeClients;
+  /** Set when started with `audit: true`. */
+  auditLogPath: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * A control plane with the controller-manager (Deployments get ReplicaSets and pods), the CRD and
+ * `namespaces` (each with its `default` ServiceAccount, which pod admission needs).
+ */
+export async function startE2eCluster(o: { namespaces: string[]; audit?: boolean }): Promise<E2eCluster> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'inferscale-e2e-'));
+  const audit = o.audit ? await auditFlags(dir) : undefined;
+  let cp: ControlPlane | undefined;
+  try {
+    cp = await startControlPlane({ controllerManager: true, apiserverArgs: audit?.args ?? [] });
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
+    const c = makeClients(kc);
+    await installCrd(cp);
+    for (const ns of o.namespaces) await c.core.createNamespace({ body: { metadata: { name: ns } } });
+    // The controller-manager's serviceaccount controller creates `default` in each namespace.
+    await waitUntil('default ServiceAccounts', 30_000, async () => {
+      for (const ns of o.namespaces)
+        await c.core.readNamespacedServiceAccount({ name: 'default', namespace: ns });
+      return true;
+    });
+    const started = cp;
+    return {
+      cp,
+      kc,
+      c,
+      auditLogPath: audit?.logPath,
+      async stop() {
+        await started.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await cp?.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Installs the generated PodAutoscaler CRD and waits until the apiserver serves its group. */
+export async function installCrd(cp: ControlPlane): Promise<void> {
+  const file = path.join(REPO_ROOT, 'config/crd/autoscaling.inferscale.dev_podautoscalers.yaml');
+  // A raw request: client-node's typed serializer drops the CRD's `x-kubernetes-*` keys.
+  const created = await cp.request(
+    'POST',
+    '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    parseYaml(readFileSync(file, 'utf8')),
+  );
+  if (created.status !== 201) throw new Error(`installing ${file}: HTTP ${created.status} ${created.text}`);
+  await waitUntil(
+    `/apis/${GROUP}/v1alpha1 served`,
+    30_000,
+    async () => (await cp.request('GET', `/apis/${GROUP}/v1alpha1`)).status === 200,
+  );
+}
+
+/** Creates the objects of config/rbac (ServiceAccount, ClusterRole, Role, bindings) as shipped. */
+export async function installShippedRbac(cp: ControlPlane): Promise<void> {
+  const plural: Record<string, string> = {
+    Namespace: 'namespaces',
+    ServiceAccount: 'serviceaccounts',
+    ClusterRole: 'clusterroles',
+    ClusterRoleBinding: 'clusterrolebindings',
+    Role: 'roles',
+    RoleBinding: 'rolebindings',
+  };
+  const created = await cp.request('POST', '/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: SYSTEM_NS },
+  });
+  if (created.status !== 201 && created.status !== 409) {
+    throw new Error(`create namespace ${SYSTEM_NS}: HTTP ${created.status} ${created.text}`);
+  }
+  for (const file of ['service_account.yaml', 'role.yaml', 'role_binding.yaml']) {
+    const text = readFileSync(path.join(REPO_ROOT, 'config/rbac', file), 'utf8');
+    for (const doc of parseAllDocuments(text)) {
+      const obj = doc.toJS() as {
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string; namespace?: string };
+      };
+      const resource = plural[obj.kind];
+      if (!resource) throw new Error(`config/rbac/${file}: unexpected kind ${obj.kind}`);
+      const base = obj.apiVersion === 'v1' ? '/api/v1' : `/apis/${obj.apiVersion}`;
+      const ns = obj.metadata.namespace ? `/namespaces/${obj.metadata.namespace}` : '';
+      const r = await cp.request('POST', `${base}${ns}/${resource}`, obj);
+      if (r.status !== 201) {
+        throw new Error(`config/rbac/${file}: ${obj.kind} ${obj.metadata.name}: HTTP ${r.status} ${r.text}`);
+      }
+    }
+  }
+}
+
+/** A Deployment of emulated vLLM pods (the stand-in runs them; the image is never pulled). */
+export function emulatorDeployment(
+  name: string,
+  o: { replicas?: number; graceSeconds?: number; annotations?: Record<string, string> } = {},
+): k8s.V1Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas: o.replicas ?? 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name }, ...(o.annotations ? { annotations: o.annotations } : {}) },
+        spec: {
+          terminationGracePeriodSeconds: o.graceSeconds ?? 5,
+          containers: [{ name: 'vllm', image: 'vllm/vllm-openai:v0.11.0', ports: [{ containerPort: 8000 }] }],
+        },
+      },
+    },
+  };
+}
+
+export interface PodAutoscalerSpecOptions {
+  name: string;
+  target: string;
+  strategy: 'KPA' | 'APA' | 'HPA';
+  metric: string;
+  value: string;
+  minReplicas?: number;
+  maxReplicas: number;
+  /** Metric port (default 8000: the emulator). */
+  port?: number;
+  /** More spec fields (windows, behavior, kpa/apa parameters, metricTtlSeconds...). */
+  spec?: Record<string, unknown>;
+}
+
+/** An autoscaling.inferscale.dev PodAutoscaler on one pod metric of a Deployment. */
+export function podAutoscaler(o: PodAutoscalerSpecOptions): Record<string, unknown> {
+  return {
+    apiVersion: `${GROUP}/v1alpha1`,
+    kind: 'PodAutoscaler',
+    metadata: { name: o.name },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: o.target },
+      minReplicas: o.minReplicas ?? 1,
+      maxReplicas: o.maxReplicas,
+      scalingStrategy: o.strategy,
+      metricsSources: [
+        { metricSourceType: 'pod', port: o.port ?? 8000, targetMetric: o.metric, targetValue: o.value },
+      ],
+      ...o.spec,
+    },
+  };
+}
+
+export async function createPodAutoscaler(c: KubeClients, namespace: string, body: unknown): Promise<void> {
+  await c.custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: 'v1alpha1',
+    namespace,
+    plural: 'podautoscalers',
+    body,
+  });
+}
+
+export async function paStatus(
+  c: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<InferscaleStatus | undefined> {
+  const obj = (await c.custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: 'v1alpha1',
+    namespace,
+    plural: 'podautoscalers',
+    name,
+  })) as { status?: InferscaleStatus };
+  return obj.status;
+}
+
+export function condition(status: InferscaleStatus | undefined, type: string) {
+  return status?.conditions?.find((x) => x.type === type);
+}
+
+/** Events recorded on one object (the controller's, on a PodAutoscaler). */
+export async function eventsOf(c: KubeClients, namespace: string, name: string): Promise<k8s.CoreV1Event[]> {
+  return (await c.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` }))
+    .items;
+}
+
+export async function specReplicas(c: KubeClients, namespace: string, name: string): Promise<number> {
+  return (await c.apps.readNamespacedDeploymentScale({ name, namespace })).spec?.replicas ?? 0;
+}
+
+/** Ready pods of a Deployment's selector `app=<name>`, as the apiserver has them. */
+export async function readyPods(c: KubeClients, namespace: string, app: string): Promise<k8s.V1Pod[]> {
+  const pods = await c.core.listNamespacedPod({ namespace, labelSelector: `app=${app}` });
+  return pods.items.filter(
+    (p) =>
+      !p.metadata?.deletionTimestamp &&
+      p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'),
+  );
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`
+ * with the description and the last error. Never a fixed sleep: every wait has a condition.
+ */
+export async function waitUntil<T>(
+  description: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+      lastErr = undefined;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() >= deadline) {
+      const why = lastErr instanceof Error ? ` (last error: ${lastErr.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, deadline - Date.now()))));
+  }
+}
+
+/**
+ * A /24 inside 127.0.0.0/8 for one e2e file's pods: `slot` keeps the files apart, the process id
+ * keeps concurrent runs apart (the integration tests use 127.0.x.0/24).
+ */
+export function ipPoolFor(slot: number): string {
+  return `127.${100 + slot}.${process.pid % 250}.0/24`;
+}
