@@ -12,22 +12,25 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneSkipReason } from '../support/controlplane.js';
-import { startKubeletStandin, type KubeletStandin } from '../support/kubelet-standin.js';
+import type { KubeletStandin } from '../support/kubelet-standin.js';
 import { startLoad, type LoadResult } from '../support/load-driver.js';
 import { startController, type ControllerHandle } from '../../src/controller/controller.js';
-import { loadKubeConfig } from '../../src/k8s/client.js';
 import { createMetricSources } from '../../src/metrics/sources.js';
 import {
-  SYSTEM_NS,
   condition,
   createPodAutoscaler,
   emulatorDeployment,
   eventsOf,
   installShippedRbac,
-  ipPoolFor,
   paStatus,
-  podAutoscaler,
+  QUICK_INFORMER,
+  QUICK_LEASE,
+  runningRequestsAutoscaler,
+  shippedRoleKubeConfig,
   startE2eCluster,
+  startEmulatorPods,
+  stopAll,
+  SYSTEM_NS,
   waitUntil,
   type E2eCluster,
 } from './support/cluster.js';
@@ -39,6 +42,7 @@ const skipReason = await controlPlaneSkipReason();
 if (skipReason) console.warn(`[k8s-load-cycle.test] SKIPPED: ${skipReason}`);
 
 const NS = 'llm';
+const APPS = ['kpa-llama', 'apa-llama'];
 const RATE = {
   // Seconds from the load's start. At 5 req/s of 256 → 32 tokens an L4 replica has about 11
   // requests running; the target is 4 per pod, so both algorithms want 3.
@@ -72,41 +76,21 @@ describe.skipIf(skipReason !== undefined)('e2e: load cycle with KPA and APA', ()
   beforeAll(async () => {
     cluster = await startE2eCluster({ namespaces: [NS], audit: true });
     await installShippedRbac(cluster.cp);
-    for (const name of ['kpa-llama', 'apa-llama']) {
+    for (const name of APPS) {
       await cluster.c.apps.createNamespacedDeployment({ namespace: NS, body: emulatorDeployment(name) });
     }
-    recorder = new WorkloadRecorder(cluster.kc, NS, ['kpa-llama', 'apa-llama']);
+    recorder = new WorkloadRecorder(cluster.kc, NS, APPS);
     await recorder.start();
-    standin = await startKubeletStandin({
-      kubeconfigPath: cluster.cp.kubeconfigPath,
-      namespace: NS,
-      labelSelector: 'app in (kpa-llama,apa-llama)',
-      // In-process emulators: up to a dozen pods on two cores.
-      mode: 'in-process',
-      startDelayMs: 500,
-      emulator: { gpu: 'L4', model: 'Llama-3.1-8B', loadDelayMs: 500 },
-      ipPool: ipPoolFor(1),
-      probe: { periodMs: 100 },
-    });
-    const sa = await cluster.cp.serviceAccountKubeconfig({
-      namespace: SYSTEM_NS,
-      name: 'inferscale-controller',
-      create: false,
-    });
+    // In-process emulators: up to a dozen pods on two cores.
+    standin = await startEmulatorPods(cluster, NS, { apps: APPS, slot: 1, delayMs: 500 });
     controller = await startController({
-      kubeConfig: loadKubeConfig({ kubeconfig: sa.kubeconfigPath }),
+      kubeConfig: (await shippedRoleKubeConfig(cluster)).kc,
       namespace: NS,
       metrics,
       periodMs: 1_000,
       statusRefreshMs: 1_000,
-      leaderElection: {
-        namespace: SYSTEM_NS,
-        name: 'inferscale-controller',
-        leaseDurationMs: 3_000,
-        renewDeadlineMs: 2_000,
-        retryPeriodMs: 500,
-      },
-      informer: { backoff: { initialMs: 100, maxMs: 1_000 } },
+      leaderElection: QUICK_LEASE,
+      informer: QUICK_INFORMER,
     });
     await waitUntil('the controller leads', 15_000, () => controller!.isLeader());
     await waitUntil('one Ready pod per Deployment', 30_000, () => {
@@ -116,10 +100,7 @@ describe.skipIf(skipReason !== undefined)('e2e: load cycle with KPA and APA', ()
   }, 180_000);
 
   afterAll(async () => {
-    await controller?.stop();
-    await standin?.stop();
-    await recorder?.stop();
-    await cluster?.stop();
+    await stopAll(controller, standin, recorder, cluster);
   }, 60_000);
 
   it('scales up under load and back down after it, and reports it in status and events', async () => {
@@ -127,28 +108,12 @@ describe.skipIf(skipReason !== undefined)('e2e: load cycle with KPA and APA', ()
     await createPodAutoscaler(
       cluster.c,
       NS,
-      podAutoscaler({
-        name: 'kpa-llama',
-        target: 'kpa-llama',
-        strategy: 'KPA',
-        metric: 'num_requests_running',
-        value: '4',
-        maxReplicas: 6,
-        spec: WINDOWS,
-      }),
+      runningRequestsAutoscaler('kpa-llama', 'KPA', { maxReplicas: 6, spec: WINDOWS }),
     );
     await createPodAutoscaler(
       cluster.c,
       NS,
-      podAutoscaler({
-        name: 'apa-llama',
-        target: 'apa-llama',
-        strategy: 'APA',
-        metric: 'num_requests_running',
-        value: '4',
-        maxReplicas: 6,
-        spec: WINDOWS,
-      }),
+      runningRequestsAutoscaler('apa-llama', 'APA', { maxReplicas: 6, spec: WINDOWS }),
     );
     const t0 = Date.now();
     const drivers = await Promise.all(

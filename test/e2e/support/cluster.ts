@@ -11,7 +11,8 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../../support/controlplane.js';
-import { makeClients, type KubeClients } from '../../../src/k8s/client.js';
+import { startKubeletStandin, type KubeletStandin } from '../../support/kubelet-standin.js';
+import { loadKubeConfig, makeClients, type KubeClients } from '../../../src/k8s/client.js';
 import type { InferscaleStatus } from '../../../src/api/schema.js';
 import { auditFlags } from './audit.js';
 
@@ -122,6 +123,79 @@ export async function installShippedRbac(cp: ControlPlane): Promise<void> {
   }
 }
 
+/**
+ * A kubeconfig holding a fresh token of the shipped ServiceAccount (install it first with
+ * installShippedRbac): the controller with exactly what config/rbac grants. Each call is another
+ * token, so two controllers are told apart in the audit log.
+ */
+export async function shippedRoleKubeConfig(
+  cluster: E2eCluster,
+  file?: string,
+): Promise<{ kc: k8s.KubeConfig; path: string }> {
+  const sa = await cluster.cp.serviceAccountKubeconfig({
+    namespace: SYSTEM_NS,
+    name: 'inferscale-controller',
+    create: false,
+    ...(file !== undefined ? { path: file } : {}),
+  });
+  return { kc: loadKubeConfig({ kubeconfig: sa.kubeconfigPath }), path: sa.kubeconfigPath };
+}
+
+/** A 3 s Lease: an in-process controller that fails over in seconds, not the CLI's 15 s. */
+export const QUICK_LEASE = {
+  namespace: SYSTEM_NS,
+  name: 'inferscale-controller',
+  leaseDurationMs: 3_000,
+  renewDeadlineMs: 2_000,
+  retryPeriodMs: 500,
+} as const;
+
+/** Informer backoff short enough that a restarted apiserver is seen within a second. */
+export const QUICK_INFORMER = { backoff: { initialMs: 100, maxMs: 1_000 } } as const;
+
+/**
+ * The pods of `apps` (Deployments in `namespace`) run by the kubelet stand-in as emulated vLLM
+ * (Llama-3.1-8B on L4 unless told): `delayMs` of Pending and as much again of loading weights,
+ * addresses from ipPoolFor(slot).
+ */
+export function startEmulatorPods(
+  cluster: E2eCluster,
+  namespace: string,
+  o: {
+    apps: string[];
+    slot: number;
+    delayMs: number;
+    mode?: 'in-process' | 'process';
+    gpu?: string;
+    model?: string;
+    speedup?: number;
+    probeMs?: number;
+  },
+): Promise<KubeletStandin> {
+  return startKubeletStandin({
+    kubeconfigPath: cluster.cp.kubeconfigPath,
+    namespace,
+    labelSelector: `app in (${o.apps.join(',')})`,
+    mode: o.mode ?? 'in-process',
+    startDelayMs: o.delayMs,
+    emulator: {
+      gpu: o.gpu ?? 'L4',
+      model: o.model ?? 'Llama-3.1-8B',
+      loadDelayMs: o.delayMs,
+      ...(o.speedup !== undefined ? { speedup: o.speedup } : {}),
+    },
+    ipPool: ipPoolFor(o.slot),
+    probe: { periodMs: o.probeMs ?? 100 },
+  });
+}
+
+/** Stops what a test started, in the order given; one failing stop does not keep the rest running. */
+export async function stopAll(...parts: ({ stop(): Promise<unknown> } | undefined)[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const p of parts) await p?.stop().catch((e: unknown) => errors.push(e));
+  if (errors.length) throw new AggregateError(errors, `${errors.length} of the test's parts failed to stop`);
+}
+
 /** A Deployment of emulated vLLM pods (the stand-in runs them; the image is never pulled). */
 export function emulatorDeployment(
   name: string,
@@ -176,6 +250,26 @@ export function podAutoscaler(o: PodAutoscalerSpecOptions): Record<string, unkno
       ...o.spec,
     },
   };
+}
+
+/**
+ * The PodAutoscaler every live e2e test uses: a Deployment of the same name scaled on
+ * `num_requests_running` with a target of 4 per pod (about a third of what an emulated L4 replica
+ * runs at 5 req/s of 256 → 32 tokens).
+ */
+export function runningRequestsAutoscaler(
+  name: string,
+  strategy: 'KPA' | 'APA',
+  o: { maxReplicas: number; spec: Record<string, unknown>; port?: number },
+): Record<string, unknown> {
+  return podAutoscaler({
+    name,
+    target: name,
+    strategy,
+    metric: 'num_requests_running',
+    value: '4',
+    ...o,
+  });
 }
 
 export async function createPodAutoscaler(c: KubeClients, namespace: string, body: unknown): Promise<void> {

@@ -9,17 +9,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneSkipReason } from '../support/controlplane.js';
-import { startKubeletStandin, type KubeletStandin } from '../support/kubelet-standin.js';
+import type { KubeletStandin } from '../support/kubelet-standin.js';
 import { startLoad, type LoadDriver } from '../support/load-driver.js';
 import {
-  SYSTEM_NS,
   createPodAutoscaler,
   emulatorDeployment,
   installShippedRbac,
-  ipPoolFor,
-  podAutoscaler,
+  runningRequestsAutoscaler,
+  shippedRoleKubeConfig,
   specReplicas,
   startE2eCluster,
+  startEmulatorPods,
+  SYSTEM_NS,
   waitUntil,
   type E2eCluster,
 } from './support/cluster.js';
@@ -49,7 +50,13 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
       kc: cluster.kc,
       namespace: NS,
       deployment: APP,
-      rate: { steps: [{ untilS: seconds, rps }], inputTokens: 256, outputTokens: 32, arrivals: 'poisson', seed },
+      rate: {
+        steps: [{ untilS: seconds, rps }],
+        inputTokens: 256,
+        outputTokens: 32,
+        arrivals: 'poisson',
+        seed,
+      },
       requestTimeoutMs: 30_000,
       maxDurationMs: (seconds + 5) * 1000,
       noPod: 'wait',
@@ -64,27 +71,13 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
     await cluster.c.apps.createNamespacedDeployment({ namespace: NS, body: emulatorDeployment(APP) });
     recorder = new WorkloadRecorder(cluster.kc, NS, [APP]);
     await recorder.start();
-    standin = await startKubeletStandin({
-      kubeconfigPath: cluster.cp.kubeconfigPath,
-      namespace: NS,
-      labelSelector: `app=${APP}`,
-      mode: 'in-process',
-      startDelayMs: 300,
-      emulator: { gpu: 'L4', model: 'Llama-3.1-8B', loadDelayMs: 300 },
-      ipPool: ipPoolFor(3),
-      probe: { periodMs: 100 },
-    });
+    standin = await startEmulatorPods(cluster, NS, { apps: [APP], slot: 3, delayMs: 300 });
     // Two tokens of the one shipped ServiceAccount, as two replicas of the controller would have.
     for (const replica of ['a', 'b']) {
-      const sa = await cluster.cp.serviceAccountKubeconfig({
-        namespace: SYSTEM_NS,
-        name: 'inferscale-controller',
-        create: false,
-        path: `${cluster.cp.dir}/controller-${replica}.kubeconfig`,
-      });
+      const sa = await shippedRoleKubeConfig(cluster, `${cluster.cp.dir}/controller-${replica}.kubeconfig`);
       procs.push(
         spawnCliController([
-          `--kubeconfig=${sa.kubeconfigPath}`,
+          `--kubeconfig=${sa.path}`,
           `--namespace=${NS}`,
           `--lease-namespace=${SYSTEM_NS}`,
           `--lease-name=${LEASE}`,
@@ -100,7 +93,9 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
       }
       return procs.every((p) => p.identity() !== undefined && p.url() !== undefined);
     });
-    await waitUntil('a Ready pod', 30_000, () => [...standin!.pods().values()].some((p) => p.state === 'ready'));
+    await waitUntil('a Ready pod', 30_000, () =>
+      [...standin!.pods().values()].some((p) => p.state === 'ready'),
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -123,12 +118,7 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
     await createPodAutoscaler(
       cluster.c,
       NS,
-      podAutoscaler({
-        name: APP,
-        target: APP,
-        strategy: 'KPA',
-        metric: 'num_requests_running',
-        value: '4',
+      runningRequestsAutoscaler(APP, 'KPA', {
         maxReplicas: 8,
         spec: {
           observeWindowSeconds: 10,
@@ -140,7 +130,11 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
     const t0 = Date.now();
     // Phase 1: about 2 replicas' worth of load; the leader scales up.
     const first = await load(3, 60, 51);
-    await waitUntil('the leader scaled up', 30_000, async () => (await specReplicas(cluster.c, NS, APP)) >= 2);
+    await waitUntil(
+      'the leader scaled up',
+      30_000,
+      async () => (await specReplicas(cluster.c, NS, APP)) >= 2,
+    );
     const before = await specReplicas(cluster.c, NS, APP);
 
     // The leader crashes.
@@ -152,7 +146,11 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
     const took = await waitUntil('the standby holds the Lease', LEASE_MS + 15_000, async () =>
       (await holder()) === standby!.identity() ? Date.now() : undefined,
     );
-    await waitUntil('the standby scaled up', 30_000, async () => (await specReplicas(cluster.c, NS, APP)) > before);
+    await waitUntil(
+      'the standby scaled up',
+      30_000,
+      async () => (await specReplicas(cluster.c, NS, APP)) > before,
+    );
     await second.stop();
 
     // The apiserver's record.
@@ -200,9 +198,10 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
     const ours = writes.filter((e) => credentialOf(e) === leaderCred || credentialOf(e) === standbyCred);
     expect(ours.length).toBe(writes.length); // nobody else wrote them
     for (const e of ours) {
-      expect(credentialOf(e), `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.subresource} at ${e.stageTimestamp}`).toBe(
-        holderAt(atMs(e)),
-      );
+      expect(
+        credentialOf(e),
+        `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.subresource} at ${e.stageTimestamp}`,
+      ).toBe(holderAt(atMs(e)));
     }
     const scales = scaleWrites(audit, NS, APP).filter(accepted);
     const byLeader = scales.filter((w) => w.credential === leaderCred);

@@ -15,7 +15,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneSkipReason } from '../support/controlplane.js';
-import { startKubeletStandin, type KubeletStandin } from '../support/kubelet-standin.js';
+import type { KubeletStandin } from '../support/kubelet-standin.js';
 import { percentile, rateScheduleRequests, startLoad } from '../support/load-driver.js';
 import { startController, type ControllerHandle } from '../../src/controller/controller.js';
 import { createMetricSources } from '../../src/metrics/sources.js';
@@ -24,12 +24,15 @@ import { runSimulation, type RunResult } from '../../simulator/cluster/run.js';
 import { modelReplicaFactory } from '../../simulator/cluster/model-adapter.js';
 import { fixedColdStart, type ColdStartSampler } from '../../simulator/cluster/coldstart.js';
 import type { SimRequest } from '../../simulator/cluster/replica.js';
+import { Rng } from '../../simulator/traces/rng.js';
 import {
   createPodAutoscaler,
   emulatorDeployment,
-  ipPoolFor,
-  podAutoscaler,
+  QUICK_INFORMER,
+  runningRequestsAutoscaler,
   startE2eCluster,
+  startEmulatorPods,
+  stopAll,
   waitUntil,
   type E2eCluster,
 } from './support/cluster.js';
@@ -44,34 +47,37 @@ const APP = 'llama';
 const GPU = 'L4';
 const MODEL = 'Llama-3.1-8B';
 /** Live time runs this many times faster than model time. */
-const S = 5;
+const S = 4;
 /** Model-time tick (the simulator's); the live period is TICK_MS / S. */
 const TICK_MS = 5_000;
-/** Wall-clock Pending (image pull) and loading (weights) of a new pod; × S in model time. */
-const START_DELAY_WALL_MS = 1_500;
-const LOAD_DELAY_WALL_MS = 1_500;
-const NOMINAL_COLD_START_MS = (START_DELAY_WALL_MS + LOAD_DELAY_WALL_MS) * S;
+/** Wall-clock Pending (image pull), and as long again loading weights, of a new pod; × S in model time. */
+const DELAY_WALL_MS = 1_500;
+const NOMINAL_COLD_START_MS = 2 * DELAY_WALL_MS * S;
+/** Extra simulations that measure the simulator's own p99 spread (about 0.3 s each); printed only. */
+const BAND_RUNS = 8;
 
-/** Model time: low, high (about 5 replicas' worth), low again. */
+/**
+ * Model time: low, high (about 5 replicas' worth), low again. Evenly spaced arrivals: with Poisson
+ * arrivals the p99 of ~900 TTFTs hangs on which few requests happen to collide in one batch, and
+ * moving arrivals by a few ms (the driver's timer lag) moved the simulator's own p99 by ±7 %; evenly
+ * spaced, the same jitter moves it by ±1 %, so the 10 % compares the two systems, not the dice.
+ */
 const TRACE = rateScheduleRequests({
   steps: [
     { untilS: 30, rps: 1 },
     { untilS: 120, rps: 8 },
     { untilS: 210, rps: 1 },
   ],
-  inputTokens: 256,
+  inputTokens: 512,
   outputTokens: 32,
-  arrivals: 'poisson',
+  arrivals: 'uniform',
   seed: 7,
 });
 
-const PA = podAutoscaler({
-  name: APP,
-  target: APP,
-  strategy: 'KPA',
-  metric: 'num_requests_running',
-  value: '4',
-  maxReplicas: 8,
+// The high phase wants 5 to 6 replicas; at a cap of 5 the peak does not hinge on a borderline
+// rounding that a few ms of timing noise could flip either way.
+const PA = runningRequestsAutoscaler(APP, 'KPA', {
+  maxReplicas: 5,
   spec: {
     observeWindowSeconds: 30,
     panicWindowSeconds: 10,
@@ -112,17 +118,17 @@ describe.skipIf(skipReason !== undefined)('e2e: live run vs simulation of the sa
     });
     recorder = new WorkloadRecorder(cluster.kc, NS, [APP]);
     await recorder.start();
-    standin = await startKubeletStandin({
-      kubeconfigPath: cluster.cp.kubeconfigPath,
-      namespace: NS,
-      labelSelector: `app=${APP}`,
-      // One process per pod: the emulators' timers do not share the test process's event loop
-      // with the load driver, the controller and the informers.
+    // One process per pod: the emulators' timers do not share the test process's event loop
+    // with the load driver, the controller and the informers.
+    standin = await startEmulatorPods(cluster, NS, {
+      apps: [APP],
+      slot: 4,
+      delayMs: DELAY_WALL_MS,
       mode: 'process',
-      startDelayMs: START_DELAY_WALL_MS,
-      emulator: { gpu: GPU, model: MODEL, speedup: S, loadDelayMs: LOAD_DELAY_WALL_MS },
-      ipPool: ipPoolFor(4),
-      probe: { periodMs: 50 },
+      gpu: GPU,
+      model: MODEL,
+      speedup: S,
+      probeMs: 50,
     });
     controller = await startController({
       kubeConfig: cluster.kc,
@@ -131,7 +137,7 @@ describe.skipIf(skipReason !== undefined)('e2e: live run vs simulation of the sa
       clock: spedUpClock(origin, S),
       periodMs: TICK_MS / S,
       leaderElection: false,
-      informer: { backoff: { initialMs: 100, maxMs: 1_000 } },
+      informer: QUICK_INFORMER,
     });
     await waitUntil('the first pod Ready', 30_000, () =>
       [...standin!.pods().values()].some((p) => p.state === 'ready'),
@@ -139,10 +145,7 @@ describe.skipIf(skipReason !== undefined)('e2e: live run vs simulation of the sa
   }, 180_000);
 
   afterAll(async () => {
-    await controller?.stop();
-    await standin?.stop();
-    await recorder?.stop();
-    await cluster?.stop();
+    await stopAll(controller, standin, recorder, cluster);
   }, 60_000);
 
   it('replica-seconds and p99 TTFT agree within 10 %', async () => {
@@ -202,10 +205,22 @@ describe.skipIf(skipReason !== undefined)('e2e: live run vs simulation of the sa
       });
     const simRun = await simulate(delivered, replaySampler(coldStarts, NOMINAL_COLD_START_MS));
     const sim = simFigures(simRun, delivered);
-    const simNominal = simFigures(
-      await simulate(nominal, fixedColdStart(NOMINAL_COLD_START_MS)),
-      nominal,
-    );
+    const simNominal = simFigures(await simulate(nominal, fixedColdStart(NOMINAL_COLD_START_MS)), nominal);
+    // A p99 over ~900 requests moves by several per cent with a few ms of timing noise (a burst
+    // lands on a different replica). The simulator's own spread: the nominal trace delivered again
+    // BAND_RUNS times with this harness's measured send lags (each request's drawn from them).
+    const lags = sent.map((r) => (r.sentMs! - r.arrivalMs) * S);
+    const band: Figures[] = [sim];
+    for (let k = 1; k <= BAND_RUNS; k++) {
+      const rng = new Rng(k);
+      const again = nominal
+        .map((r) => ({ ...r, arrivalMs: r.arrivalMs + lags[rng.int(0, lags.length - 1)]! }))
+        .sort((a, b) => a.arrivalMs - b.arrivalMs)
+        .map((r, id) => ({ ...r, id }));
+      band.push(simFigures(await simulate(again, replaySampler(coldStarts, NOMINAL_COLD_START_MS)), again));
+    }
+    const bandP99 = band.map((f) => f.p99TtftMs);
+    const [lowP99, highP99] = [Math.min(...bandP99), Math.max(...bandP99)];
 
     // Live figures in model time, over the simulator's horizon (its last completion). TTFT from
     // the send, as `vllm bench serve` and the simulator's gateway arrival count it.
@@ -216,7 +231,6 @@ describe.skipIf(skipReason !== undefined)('e2e: live run vs simulation of the sa
       p50TtftMs: percentile(ttftFromSend, 50)!,
       p99TtftMs: percentile(ttftFromSend, 99)!,
     };
-    const lags = sent.map((r) => (r.sentMs! - r.arrivalMs) * S);
     const ttftFromSchedule = sent.map((r) => (r.sentMs! - r.arrivalMs + r.ttftMs!) * S);
     const lastDone = Math.max(...sent.map((r) => r.sentMs! + (r.e2eMs ?? 0))) * S;
 
@@ -237,12 +251,16 @@ describe.skipIf(skipReason !== undefined)('e2e: live run vs simulation of the sa
           `(live ${pct(live.replicaSeconds, sim.replicaSeconds)}); sim of the nominal trace and cold start ${simNominal.replicaSeconds.toFixed(0)}`,
         `  p99 TTFT: live ${live.p99TtftMs.toFixed(0)} ms, sim ${sim.p99TtftMs.toFixed(0)} ms ` +
           `(live ${pct(live.p99TtftMs, sim.p99TtftMs)}); p50 live ${live.p50TtftMs.toFixed(0)}, sim ${sim.p50TtftMs.toFixed(0)}; ` +
-          `sim of the nominal trace p99 ${simNominal.p99TtftMs.toFixed(0)}`,
+          `sim of the nominal trace p99 ${simNominal.p99TtftMs.toFixed(0)}; sim spread over ${band.length} ` +
+          `deliveries ${lowP99.toFixed(0)}..${highP99.toFixed(0)} ms`,
         `  driver send lag p50/p99/max ${[percentile(lags, 50)!, percentile(lags, 99)!, Math.max(...lags)].map((v) => v.toFixed(0)).join('/')} ms; ` +
           `live p99 TTFT counted from the scheduled arrival ${percentile(ttftFromSchedule, 99)!.toFixed(0)} ms`,
       ].join('\n'),
     );
     expect(Math.abs(live.replicaSeconds / sim.replicaSeconds - 1)).toBeLessThanOrEqual(0.1);
+    // Against the simulation of the trace as this harness delivered it. The band (the same trace
+    // with other draws of the harness's send lags) is printed to show how much of any gap is the
+    // p99's own noise; it is not used to widen the 10 %.
     expect(Math.abs(live.p99TtftMs / sim.p99TtftMs - 1)).toBeLessThanOrEqual(0.1);
   }, 150_000);
 });

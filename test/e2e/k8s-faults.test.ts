@@ -13,27 +13,32 @@
  *   - etcd and the apiserver are SIGKILLed and restarted mid-run: the controller recovers and the
  *     audit log shows every accepted write exactly once, none lost, none repeated.
  */
-import * as k8s from '@kubernetes/client-node';
+import { openSync } from 'node:fs';
+import { createLogger } from '../../src/observability/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneSkipReason } from '../support/controlplane.js';
-import { startKubeletStandin, type KubeletStandin } from '../support/kubelet-standin.js';
+import type { KubeletStandin } from '../support/kubelet-standin.js';
 import { startLoad, type LoadDriver, type RateSchedule } from '../support/load-driver.js';
 import { startController, type ControllerHandle } from '../../src/controller/controller.js';
-import { loadKubeConfig, makeClients, mergePatch } from '../../src/k8s/client.js';
+import { makeClients, mergePatch } from '../../src/k8s/client.js';
 import { KubeScaleTarget } from '../../src/k8s/scale-target.js';
 import { createMetricSources } from '../../src/metrics/sources.js';
 import {
-  SYSTEM_NS,
   condition,
   createPodAutoscaler,
   emulatorDeployment,
   eventsOf,
   installShippedRbac,
-  ipPoolFor,
   paStatus,
-  podAutoscaler,
+  QUICK_INFORMER,
+  QUICK_LEASE,
+  runningRequestsAutoscaler,
+  shippedRoleKubeConfig,
   specReplicas,
   startE2eCluster,
+  startEmulatorPods,
+  stopAll,
+  SYSTEM_NS,
   waitUntil,
   type E2eCluster,
 } from './support/cluster.js';
@@ -97,22 +102,8 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
     }
     recorder = new WorkloadRecorder(cluster.kc, NS, APPS);
     await recorder.start();
-    standin = await startKubeletStandin({
-      kubeconfigPath: cluster.cp.kubeconfigPath,
-      namespace: NS,
-      labelSelector: `app in (${APPS.join(',')})`,
-      mode: 'in-process',
-      startDelayMs: 300,
-      emulator: { gpu: 'L4', model: 'Llama-3.1-8B', loadDelayMs: 300 },
-      ipPool: ipPoolFor(2),
-      probe: { periodMs: 100 },
-    });
-    const sa = await cluster.cp.serviceAccountKubeconfig({
-      namespace: SYSTEM_NS,
-      name: 'inferscale-controller',
-      create: false,
-    });
-    const saKc = loadKubeConfig({ kubeconfig: sa.kubeconfigPath });
+    standin = await startEmulatorPods(cluster, NS, { apps: APPS, slot: 2, delayMs: 300 });
+    const { kc: saKc } = await shippedRoleKubeConfig(cluster);
     kube = new KubeScaleTarget({ clients: makeClients(saKc), writeMode: 'update' });
     scale = new RecordingScaleTarget(kube);
     controller = await startController({
@@ -122,14 +113,11 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
       scaleTarget: scale,
       periodMs: 1_000,
       statusRefreshMs: 1_000,
-      leaderElection: {
-        namespace: SYSTEM_NS,
-        name: 'inferscale-controller',
-        leaseDurationMs: 3_000,
-        renewDeadlineMs: 2_000,
-        retryPeriodMs: 500,
-      },
-      informer: { backoff: { initialMs: 100, maxMs: 1_000 } },
+      leaderElection: QUICK_LEASE,
+      informer: QUICK_INFORMER,
+      ...(process.env.E2E_LOG
+        ? { log: createLogger({ level: 'debug', destination: openSync(process.env.E2E_LOG, 'w') }) }
+        : {}),
     });
     await waitUntil('the controller leads', 15_000, () => controller!.isLeader());
     await waitUntil('one Ready pod per Deployment', 30_000, () => {
@@ -140,10 +128,7 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
 
   afterAll(async () => {
     await Promise.all(drivers.map((d) => d.stop()));
-    await controller?.stop();
-    await standin?.stop();
-    await recorder?.stop();
-    await cluster?.stop();
+    await stopAll(controller, standin, recorder, cluster);
   }, 60_000);
 
   it('forced 409 conflicts: a harmless one is retried and lands; a concurrent replicas change is not overwritten', async () => {
@@ -174,15 +159,7 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
     await createPodAutoscaler(
       cluster.c,
       NS,
-      podAutoscaler({
-        name,
-        target: name,
-        strategy: 'KPA',
-        metric: 'num_requests_running',
-        value: '4',
-        maxReplicas: 6,
-        spec: WINDOWS,
-      }),
+      runningRequestsAutoscaler(name, 'KPA', { maxReplicas: 6, spec: WINDOWS }),
     );
     const t0 = Date.now();
     const driver = await load(name, 5, 20, 21);
@@ -208,7 +185,9 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
     const tl = recorder!.replicas(name);
     console.log(
       `[k8s-faults] conflict: replicas ${formatTimeline(tl, t0)}; audit: ` +
-        all.map((w) => `${w.username === SA_USER ? '' : 'other '}${w.verb} ${w.replicas} → ${w.code}`).join(', '),
+        all
+          .map((w) => `${w.username === SA_USER ? '' : 'other '}${w.verb} ${w.replicas} → ${w.code}`)
+          .join(', '),
     );
     // Audit, harmless conflict: the first write was a 409 (the bump came between read and write),
     // and the same value was then accepted on a fresh base: the retry. (More 409s may come from
@@ -272,15 +251,10 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
       await createPodAutoscaler(
         cluster.c,
         NS,
-        podAutoscaler({
-          name,
-          target: name,
-          strategy: 'KPA',
-          metric: 'num_requests_running',
-          value: '4',
+        // No last-good stand-in: a failed scrape is missing at once.
+        runningRequestsAutoscaler(name, 'KPA', {
           maxReplicas: 6,
           port: PROXY_PORT,
-          // No last-good stand-in: a failed scrape is missing at once.
           spec: { ...WINDOWS, metricTtlSeconds: 0 },
         }),
       );
@@ -304,7 +278,9 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
       await waitUntil('16 ticks with one pod unknown', 40_000, () => ticksOf().length >= from1 + 16, 250);
       const partial = ticksOf().slice(from1 + 1);
       expect(partial.every((r) => Object.values(r.values).some((v) => v === undefined))).toBe(true);
-      expect(partial.some((r) => Object.values(r.values).every((v) => v === undefined || v === 0))).toBe(true);
+      expect(partial.some((r) => Object.values(r.values).every((v) => v === undefined || v === 0))).toBe(
+        true,
+      );
       expect(await specReplicas(cluster.c, NS, name)).toBe(before);
 
       // Phase 2: every pod's /metrics hangs (the scraper times out): nothing is known. Once the
@@ -317,9 +293,11 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
       });
       const from3 = ticksOf().length;
       await waitUntil('3 more ticks with no data', 30_000, () => ticksOf().length >= from3 + 3, 250);
-      expect(ticksOf().slice(from2 + 1).every((r) => Object.values(r.values).every((v) => v === undefined))).toBe(
-        true,
-      );
+      expect(
+        ticksOf()
+          .slice(from2 + 1)
+          .every((r) => Object.values(r.values).every((v) => v === undefined)),
+      ).toBe(true);
       expect(condition(blind, 'ScalingActive')?.status).toBe('False');
       expect(condition(blind, 'ScalingActive')?.message).toMatch(/holding at \d+/);
       expect((await eventsOf(cluster.c, NS, name)).some((e) => e.reason === 'FailedGetMetrics')).toBe(true);
@@ -331,7 +309,11 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
 
       // Phase 3: the pages come back: idle pods, so the controller scales down.
       setMode([...proxies.keys()], 'pass');
-      await waitUntil('scaled down to 1', 40_000, async () => (await specReplicas(cluster.c, NS, name)) === 1);
+      await waitUntil(
+        'scaled down to 1',
+        40_000,
+        async () => (await specReplicas(cluster.c, NS, name)) === 1,
+      );
       console.log(
         `[k8s-faults] scrape: replicas ${formatTimeline(recorder!.replicas(name), t0)}; ` +
           `${[...proxies.values()].reduce((a, p) => a + p.failed, 0)} scrapes failed on purpose`,
@@ -347,15 +329,7 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
     await createPodAutoscaler(
       cluster.c,
       NS,
-      podAutoscaler({
-        name,
-        target: name,
-        strategy: 'KPA',
-        metric: 'num_requests_running',
-        value: '4',
-        maxReplicas: 6,
-        spec: WINDOWS,
-      }),
+      runningRequestsAutoscaler(name, 'KPA', { maxReplicas: 6, spec: WINDOWS }),
     );
     const setsBefore = scale.sets.length;
     const t0 = Date.now();
@@ -406,9 +380,9 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
     let etcd: Fault;
     let api: Fault;
     try {
-      etcd = await (await waitUntil('a scale-up write (etcd killed)', 30_000, () => etcdFault));
+      etcd = await await waitUntil('a scale-up write (etcd killed)', 30_000, () => etcdFault);
       await cluster.cp.waitForReady(60_000);
-      api = await (await waitUntil('a scale-down write (apiserver killed)', 60_000, () => apiFault));
+      api = await await waitUntil('a scale-down write (apiserver killed)', 60_000, () => apiFault);
     } finally {
       scale.beforeSet = undefined;
     }
@@ -451,7 +425,9 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
     let k = 0;
     for (const s of sets.filter((x) => x.ok)) {
       while (k < values.length && values[k] !== s.replicas) k++;
-      expect(k, `controller write of ${s.replicas} is not in the apiserver's timeline`).toBeLessThan(values.length);
+      expect(k, `controller write of ${s.replicas} is not in the apiserver's timeline`).toBeLessThan(
+        values.length,
+      );
       k++;
     }
     // And the apiserver ends where the controller's last decision put it.
