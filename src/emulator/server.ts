@@ -81,10 +81,31 @@ interface InFlight {
   finishReason: 'stop' | 'length';
   sent: number;
   done: boolean;
+  /** Set when the client asked for TIMING_REQUEST_HEADER: model-time arrival and first token. */
+  timing?: { arrivalMs: number; firstTokenMs?: number };
 }
 
-function sendJson(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+/**
+ * A test harness that runs the emulator faster than real time measures latency through its own
+ * timers and sockets, which a busy machine stretches (×speed-up in model time). Asking with this
+ * header gets the engine's own time to first token in model time, the way vLLM's TTFT histogram
+ * counts it (arrival at the engine → first token), as a trailer of a streamed response or a header
+ * of a plain one. Off unless asked: vLLM sends no such field.
+ */
+export const TIMING_REQUEST_HEADER = 'x-inferscale-timing';
+export const TIMING_RESPONSE_HEADER = 'x-inferscale-model-ttft-ms';
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  extra: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...extra,
+  });
   res.end(body);
 }
 
@@ -148,6 +169,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
     const f = inflight.get(String(ev.id));
     if (f === undefined || f.done) return;
     if (ev.type === 'tokens') {
+      if (f.timing && f.timing.firstTokenMs === undefined) f.timing.firstTokenMs = ev.timeMs;
       if (f.req.stream) {
         const text = fillerText(f.sent, ev.total);
         f.res.write(chunkEvent(f.endpoint, f.id, f.created, served, { text }));
@@ -179,17 +201,24 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
     f.done = true;
     inflight.delete(f.id);
     const u = usage(f.req.promptTokens, generated);
+    const t = f.timing;
+    const timing: Record<string, string> =
+      t?.firstTokenMs !== undefined
+        ? { [TIMING_RESPONSE_HEADER]: (t.firstTokenMs - t.arrivalMs).toFixed(3) }
+        : {};
     if (f.req.stream) {
       f.res.write(
         chunkEvent(f.endpoint, f.id, f.created, served, { text: '', finishReason: f.finishReason }),
       );
       if (f.req.includeUsage) f.res.write(chunkEvent(f.endpoint, f.id, f.created, served, { usage: u }));
+      f.res.addTrailers(timing);
       f.res.end('data: [DONE]\n\n');
     } else {
       sendJson(
         f.res,
         200,
         completionBody(f.endpoint, f.id, f.created, served, fillerText(0, generated), f.finishReason, u),
+        timing,
       );
     }
   }
@@ -253,6 +282,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       sent: 0,
       done: false,
     };
+    const timed = req.headers[TIMING_REQUEST_HEADER] !== undefined;
     inflight.set(id, f);
     res.on('close', () => {
       if (!f.done) {
@@ -268,11 +298,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
         connection: 'keep-alive',
+        ...(timed ? { trailer: TIMING_RESPONSE_HEADER } : {}),
       });
       if (endpoint === 'chat')
         res.write(chunkEvent(endpoint, id, f.created, served, { role: true, text: '' }));
     }
     const now = modelNow();
+    if (timed) f.timing = { arrivalMs: now };
     model.enqueue(
       {
         id,

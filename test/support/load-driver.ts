@@ -16,6 +16,7 @@ import { errorMessage, rawRequest } from '../../src/k8s/client.js';
 import { silentLogger, type Logger } from '../../src/observability/log.js';
 import { HASH_BLOCK_TOKENS, type TraceRequest } from '../../simulator/traces/types.js';
 import { Rng } from '../../simulator/traces/rng.js';
+import { TIMING_REQUEST_HEADER, TIMING_RESPONSE_HEADER } from '../../src/emulator/server.js';
 import { toStandinPod, type StandinPod } from './kubelet-standin.js';
 
 /** One request to send: a trace request (its `id` is not needed). */
@@ -53,6 +54,12 @@ export interface RequestRecord {
   status?: number;
   /** First token − send (what `vllm bench serve` reports); streaming only. */
   ttftMs?: number;
+  /**
+   * The engine's own TTFT (arrival at the engine → first token) in the emulator's model time, from
+   * its timing trailer: free of the harness's socket and timer delays, which a sped-up emulator
+   * multiplies.
+   */
+  engineTtftMs?: number;
   /** Last byte − send. */
   e2eMs?: number;
   inputTokens: number;
@@ -236,6 +243,8 @@ interface SendResult {
   outcome: Outcome;
   status?: number;
   ttftMs?: number;
+  /** The engine's own TTFT in model time (the emulator's timing trailer), when it sent one. */
+  engineTtftMs?: number;
   e2eMs?: number;
   tokens?: number;
   error?: string;
@@ -271,7 +280,11 @@ function sendCompletion(
         path: '/v1/completions',
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          [TIMING_REQUEST_HEADER]: '1',
+        },
       },
       (res) => {
         status = res.statusCode ?? 0;
@@ -328,6 +341,10 @@ function sendCompletion(
           }
           const r: SendResult = { outcome: 'ok', status, e2eMs, tokens: usageTokens ?? tokens };
           if (ttft !== undefined) r.ttftMs = ttft;
+          const engineTtft = Number(
+            res.trailers[TIMING_RESPONSE_HEADER] ?? res.headers[TIMING_RESPONSE_HEADER],
+          );
+          if (Number.isFinite(engineTtft)) r.engineTtftMs = engineTtft;
           finish(r);
         });
         res.on('error', (err) => finish({ outcome: 'error', status, error: err.message }));
@@ -531,6 +548,7 @@ export async function startLoad(o: LoadDriverOptions): Promise<LoadDriver> {
       rec.outcome = res.outcome;
       if (res.status !== undefined) rec.status = res.status;
       if (res.ttftMs !== undefined) rec.ttftMs = res.ttftMs;
+      if (res.engineTtftMs !== undefined) rec.engineTtftMs = res.engineTtftMs;
       if (res.e2eMs !== undefined) rec.e2eMs = res.e2eMs;
       if (res.tokens !== undefined) rec.outputTokensReceived = res.tokens;
       if (res.error !== undefined) rec.error = res.error;

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type EmulatorHandle } from '../../../src/emulator/server.js';
+import http from 'node:http';
+import {
+  TIMING_REQUEST_HEADER,
+  TIMING_RESPONSE_HEADER,
+  startEmulator,
+  type EmulatorHandle,
+} from '../../../src/emulator/server.js';
 import { findFamily, parseExposition, valueSamples } from '../../../src/metrics/exposition.js';
 import { prefixHashIds } from '../../../src/emulator/openai.js';
 
@@ -44,6 +50,39 @@ async function sse(res: Response): Promise<string[]> {
     .split('\n\n')
     .filter((b) => b.startsWith('data: '))
     .map((b) => b.slice(6));
+}
+
+/** A completion over node:http (fetch does not show trailers): the timing header and trailer. */
+function timedCompletion(
+  stream: boolean,
+  askTiming: boolean,
+): Promise<{ header?: string; trailer?: string }> {
+  const body = JSON.stringify({ prompt: 'hello '.repeat(300), max_tokens: 4, min_tokens: 4, stream });
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${emu.url}/v1/completions`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(askTiming ? { [TIMING_REQUEST_HEADER]: '1' } : {}),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          const header = res.headers[TIMING_RESPONSE_HEADER];
+          const trailer = res.trailers[TIMING_RESPONSE_HEADER];
+          resolve({
+            ...(typeof header === 'string' ? { header } : {}),
+            ...(trailer !== undefined ? { trailer } : {}),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 async function until(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
@@ -129,6 +168,19 @@ describe('emulator HTTP API', () => {
     };
     expect(body.choices[0]?.finish_reason).toBe('stop');
     expect(body.usage.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it("tells the engine's model-time TTFT only when asked: a trailer when streaming, a header otherwise", async () => {
+    const streamed = await timedCompletion(true, true);
+    const plain = await timedCompletion(false, true);
+    // A ~300-token prefill on an A100 takes milliseconds of model time, never nothing.
+    for (const v of [streamed.trailer, plain.header]) {
+      expect(Number(v)).toBeGreaterThan(1);
+      expect(Number(v)).toBeLessThan(1_000);
+    }
+    expect(streamed.header).toBeUndefined();
+    expect(await timedCompletion(true, false)).toEqual({});
+    expect(await timedCompletion(false, false)).toEqual({});
   });
 
   it('returns vLLM-shaped errors for bad requests', async () => {
