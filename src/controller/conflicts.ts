@@ -4,7 +4,7 @@
  * oldest by creationTimestamp wins, ties broken by name. So every replica of the controller, and
  * every leader after a failover, picks the same owner. Invalid PodAutoscalers claim nothing.
  */
-import type { ScaleTargetRef } from '../api/resolved.js';
+import type { ResolvedPodAutoscaler, ScaleTargetRef } from '../api/resolved.js';
 import { splitApiVersion } from '../k8s/client.js';
 
 /**
@@ -14,6 +14,32 @@ import { splitApiVersion } from '../k8s/client.js';
 export function targetKey(namespace: string, ref: ScaleTargetRef): string {
   const { group } = splitApiVersion(ref.apiVersion);
   return `${group || 'core'}/${ref.kind}/${namespace}/${ref.name}`;
+}
+
+/** A scale target a PodAutoscaler writes, and the spec field that names it. */
+export interface TargetClaim {
+  key: string;
+  field: string;
+  /** OPTIMIZER: the GPU type of the Deployment. */
+  gpu?: string;
+}
+
+/**
+ * Every target a PodAutoscaler writes: spec.scaleTargetRef, or with OPTIMIZER each Deployment of
+ * the model group (spec.scaleTargetRef is one of them, named by that field).
+ */
+export function claimedTargets(pa: ResolvedPodAutoscaler): TargetClaim[] {
+  const own = targetKey(pa.namespace, pa.scaleTargetRef);
+  if (pa.strategy !== 'OPTIMIZER' || pa.optimizer === undefined)
+    return [{ key: own, field: 'spec.scaleTargetRef' }];
+  return pa.optimizer.targets.map((t, i) => {
+    const key = targetKey(pa.namespace, t.scaleTargetRef);
+    return {
+      key,
+      field: key === own ? 'spec.scaleTargetRef' : `spec.optimizer.targets[${i}].scaleTargetRef`,
+      gpu: t.gpu,
+    };
+  });
 }
 
 interface Claim {

@@ -16,7 +16,7 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { Clock } from '../engine/seams.js';
-import { ScalingEngine, type TickResult } from '../engine/engine.js';
+import type { ScalingEngine, TickResult } from '../engine/engine.js';
 import { initialPipelineState } from '../engine/pipeline.js';
 import type { ResolvedPodAutoscaler } from '../api/resolved.js';
 import { resolvePodAutoscaler, formatIssues } from '../api/resolve.js';
@@ -50,16 +50,16 @@ import {
 import { buildHpa, hpaName, ownedBy, specDiffers } from './native-hpa.js';
 import { behaviorStateFromStatus } from './rebuild.js';
 import type { AutoscalerMetrics } from './metrics.js';
-import { recordTickMetrics, tickEvents } from './report.js';
-import { ModelGroupEngine } from '../engine/model-group.js';
-import { HttpTokenHistogramSource, type TokenHistogramSource } from '../optimizer/token-scraper.js';
-import { FileProfileSource, type ProfileSource } from '../optimizer/profile-source.js';
+import { groupTickEvents, recordGroupTickMetrics, recordTickMetrics, tickEvents } from './report.js';
+import type { ModelGroupEngine } from '../engine/model-group.js';
 import { computeGroupStatus } from './group-status.js';
 import {
   autoscalerMetrics,
   leaderOnlyWrites,
   leaseElector,
+  loopEngines,
   realClock,
+  type LoopEngines,
   type LeaderElectionOptions,
   type ScalingLoopHandle,
   type ScalingLoopOptions,
@@ -103,9 +103,6 @@ export interface ControllerOptions extends ScalingLoopOptions {
    * carried out by a generated autoscaling/v2 HorizontalPodAutoscaler owned by the PodAutoscaler.
    */
   hpaMode?: 'in-process' | 'native';
-  /** OPTIMIZER model groups: where token histograms and profiles come from (tests replace them). */
-  tokens?: TokenHistogramSource;
-  profiles?: ProfileSource;
 }
 
 export interface ControllerHandle extends ScalingLoopHandle {
@@ -159,9 +156,8 @@ export class Controller implements ControllerHandle {
   readonly identity: string;
   readonly engine: ScalingEngine;
   readonly metrics: AutoscalerMetrics;
-  /** OPTIMIZER PodAutoscalers: one per model group (docs/optimizer.md, "Model groups"). */
   readonly modelGroups: ModelGroupEngine;
-  private readonly ownTokens: HttpTokenHistogramSource | undefined;
+  private readonly engines: LoopEngines;
   private readonly log: Logger;
   private readonly clients: KubeClients;
   private readonly clock: Clock;
@@ -205,23 +201,17 @@ export class Controller implements ControllerHandle {
       () => this.leading,
       () => new NotLeaderError(),
     );
-    this.engine = new ScalingEngine({
+    this.engines = loopEngines({
       clock: this.clock,
       pods: this.pods,
       metrics: o.metrics,
       scale: guardedScale,
       log: this.log,
+      tokens: o.tokens,
+      profiles: o.profiles,
     });
-    if (o.tokens === undefined) this.ownTokens = new HttpTokenHistogramSource();
-    this.modelGroups = new ModelGroupEngine({
-      clock: this.clock,
-      pods: this.pods,
-      scale: guardedScale,
-      tokens: o.tokens ?? this.ownTokens!,
-      profiles: o.profiles ?? new FileProfileSource(),
-      metrics: o.metrics,
-      log: this.log,
-    });
+    this.engine = this.engines.engine;
+    this.modelGroups = this.engines.modelGroups;
     this.scheduler = new TickScheduler({
       periodMs: o.periodMs ?? 15_000,
       concurrency: o.concurrency,
@@ -310,7 +300,7 @@ export class Controller implements ControllerHandle {
     else await this.stopLeading('shutting down');
     await this.scheduler.stop();
     await Promise.all([this.pods.stop(), ...[...this.paInformers.values()].map((i) => i.stop())]);
-    this.ownTokens?.close();
+    this.engines.close();
     this.log.info('controller stopped');
   }
 
@@ -689,35 +679,18 @@ export class Controller implements ControllerHandle {
     const { key, involved, prev, generation, nowMs, log } = rc;
     const dryRun = pa.dryRun || !!this.o.dryRun;
     let result;
+    const started = Date.now();
     try {
       result = await this.modelGroups.tick(dryRun === pa.dryRun ? pa : { ...pa, dryRun });
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'model group tick failed');
       return;
     }
+    recordGroupTickMetrics(this.metrics, pa.namespace, pa.name, result, Date.now() - started);
     const mem = this.memory.get(key);
-    const problem = result.outcome === 'plan' ? undefined : `optimizer:${result.outcome}`;
-    if (problem !== undefined && mem?.groupProblem !== problem) {
-      await this.event(
-        involved,
-        'Warning',
-        `Optimizer${result.outcome.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`,
-        result.message,
-      );
-    }
+    const { events, problem } = groupTickEvents(result, mem?.groupProblem);
     if (mem) mem.groupProblem = problem;
-    for (const t of result.targets) {
-      if (t.scaled) {
-        await this.event(
-          involved,
-          'Normal',
-          'SuccessfulRescale',
-          `${t.scaleTargetRef.kind}/${t.scaleTargetRef.name} (${t.gpu}): ${t.current} → ${t.desired}; ${t.reason}`,
-        );
-      } else if (t.error?.stage === 'write-scale') {
-        await this.event(involved, 'Warning', 'FailedRescale', t.error.message);
-      }
-    }
+    for (const e of events) await this.event(involved, e.type, e.reason, e.message);
     const next = computeGroupStatus({ generation, nowMs, prev, result });
     const due = mem?.statusWrittenMs === undefined || nowMs - mem.statusWrittenMs >= this.statusRefreshMs;
     if (!due && !significantlyDifferent(prev ?? {}, next)) return;

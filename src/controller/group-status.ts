@@ -17,6 +17,7 @@ import { INFERSCALE_MAX_SCALING_HISTORY } from '../api/defaults.js';
 import type { GroupTickResult } from '../engine/model-group.js';
 import { describeMix } from '../engine/model-group.js';
 import { ConditionType, removeCondition, setCondition } from './status.js';
+import { groupTotals } from './report.js';
 
 const MAX_TEXT = 1024;
 
@@ -46,9 +47,9 @@ export function computeGroupStatus(input: {
 
   const next: InferscaleStatus = { ...prev, conditions };
   if (generation !== undefined) next.observedGeneration = generation;
-  const known = result.targets.filter((t) => t.current !== undefined);
-  next.actualScale = known.reduce((s, t) => s + (t.current ?? 0), 0);
-  next.desiredScale = known.reduce((s, t) => s + (t.desired ?? t.current ?? 0), 0);
+  const totals = groupTotals(result);
+  next.actualScale = totals.current;
+  next.desiredScale = totals.desired;
 
   const optimizer: OptimizerStatus = {
     ...(result.modelGroup ? { modelGroup: result.modelGroup } : {}),

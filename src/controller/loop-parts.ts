@@ -1,11 +1,14 @@
 /**
  * What the controller and the daemon build their scaling loops from alike: the option shapes they
- * share, the Prometheus series, the guard that lets only the leader write replicas, and the Lease
- * elector.
+ * share, the two engines (per target and model group), the Prometheus series, the guard that lets
+ * only the leader write replicas, and the Lease elector.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { Clock, MetricSource, ScaleTarget } from '../engine/seams.js';
-import type { ScalingEngine } from '../engine/engine.js';
+import type { Clock, MetricSource, PodSource, ScaleTarget } from '../engine/seams.js';
+import { ScalingEngine } from '../engine/engine.js';
+import { ModelGroupEngine } from '../engine/model-group.js';
+import { HttpTokenHistogramSource, type TokenHistogramSource } from '../optimizer/token-scraper.js';
+import { FileProfileSource, type ProfileSource } from '../optimizer/profile-source.js';
 import type { Logger } from '../observability/log.js';
 import { InferscaleMetrics } from '../observability/metrics.js';
 import type { KubeClients } from '../k8s/client.js';
@@ -63,6 +66,9 @@ export interface ScalingLoopOptions {
   events?: boolean;
   clock?: Clock;
   informer?: InformerTuning;
+  /** OPTIMIZER model groups: where token histograms and profiles come from (tests replace them). */
+  tokens?: TokenHistogramSource;
+  profiles?: ProfileSource;
 }
 
 /** What a running controller or daemon offers alike. */
@@ -71,8 +77,44 @@ export interface ScalingLoopHandle {
   ready(): boolean;
   isLeader(): boolean;
   readonly engine: ScalingEngine;
+  /** OPTIMIZER PodAutoscalers: one per model group (docs/optimizer.md, "Model groups"). */
+  readonly modelGroups: ModelGroupEngine;
   readonly metrics: AutoscalerMetrics;
   stop(): Promise<void>;
+}
+
+export interface LoopEngines {
+  engine: ScalingEngine;
+  modelGroups: ModelGroupEngine;
+  /** Releases what the engines opened themselves (the token scraper's connections). */
+  close(): void;
+}
+
+/**
+ * The per-target engine and the model-group engine over the same seams. Token histograms are
+ * scraped over HTTP and profiles read from files (`spec.optimizer.profiles`, relative to the
+ * working directory, re-read every minute) unless `tokens`/`profiles` replace them.
+ */
+export function loopEngines(o: {
+  clock: Clock;
+  pods: PodSource;
+  scale: ScaleTarget;
+  metrics: MetricSource;
+  log: Logger;
+  tokens?: TokenHistogramSource;
+  profiles?: ProfileSource;
+}): LoopEngines {
+  const ownTokens = o.tokens === undefined ? new HttpTokenHistogramSource() : undefined;
+  const seams = { clock: o.clock, pods: o.pods, scale: o.scale, metrics: o.metrics, log: o.log };
+  return {
+    engine: new ScalingEngine(seams),
+    modelGroups: new ModelGroupEngine({
+      ...seams,
+      tokens: o.tokens ?? ownTokens!,
+      profiles: o.profiles ?? new FileProfileSource(),
+    }),
+    close: () => ownTokens?.close(),
+  };
 }
 
 /** The loop's series, in `registry` (the health server serves it) or in a new registry. */

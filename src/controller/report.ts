@@ -4,6 +4,8 @@
  * controller and the daemon.
  */
 import type { TickResult } from '../engine/engine.js';
+import type { GroupTickResult } from '../engine/model-group.js';
+import type { ScaleTargetRef } from '../api/resolved.js';
 import type { EventType } from '../k8s/events.js';
 import type { AutoscalerMetrics } from './metrics.js';
 import { stabilizationReason } from './status.js';
@@ -100,4 +102,96 @@ export function recordTickMetrics(
   if (result.scaled) metrics.scaleWrites.inc({ namespace, name, result: 'success' });
   else if (result.error?.stage === 'write-scale')
     metrics.scaleWrites.inc({ namespace, name, result: 'error' });
+}
+
+/** An event of a model-group tick; `target` is the Deployment it is about (none: the group). */
+export interface GroupTickEvent extends TickEvent {
+  target?: ScaleTargetRef;
+}
+
+/**
+ * A model group's events: `Optimizer<Outcome>` once when the outcome turns into a non-plan one
+ * (`lastProblem` is what the previous tick returned as `problem`), and one per Deployment written
+ * or failed to write.
+ */
+export function groupTickEvents(
+  result: GroupTickResult,
+  lastProblem: string | undefined,
+): { events: GroupTickEvent[]; problem: string | undefined } {
+  const events: GroupTickEvent[] = [];
+  const problem = result.outcome === 'plan' ? undefined : `optimizer:${result.outcome}`;
+  if (problem !== undefined && lastProblem !== problem) {
+    events.push({
+      type: 'Warning',
+      reason: `Optimizer${result.outcome.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`,
+      message: result.message,
+    });
+  }
+  for (const t of result.targets) {
+    if (t.scaled) {
+      events.push({
+        type: 'Normal',
+        reason: 'SuccessfulRescale',
+        message: `${t.scaleTargetRef.kind}/${t.scaleTargetRef.name} (${t.gpu}): ${t.current} → ${t.desired}; ${t.reason}`,
+        target: t.scaleTargetRef,
+      });
+    } else if (t.error?.stage === 'write-scale') {
+      events.push({
+        type: 'Warning',
+        reason: 'FailedRescale',
+        message: t.error.message,
+        target: t.scaleTargetRef,
+      });
+    }
+  }
+  return { events, problem };
+}
+
+/**
+ * `inferscale_decisions_total{reason}` for a model group: a failed write, a write, the reason there
+ * is no plan (NoProfile, NoData, Infeasible, SolverFailed), an unreadable target, a dry-run change,
+ * else ReadyForNewScale.
+ */
+export function groupReasonCode(result: GroupTickResult): string {
+  const failed = (stage: string) => result.targets.some((t) => t.error?.stage === stage);
+  if (failed('write-scale')) return 'Failed:write-scale';
+  if (result.targets.some((t) => t.scaled)) return 'SucceededRescale';
+  if (result.outcome !== 'plan') {
+    return result.conditions.find((c) => c.type === 'Optimized')?.reason ?? result.outcome;
+  }
+  for (const stage of ['get-scale', 'list-pods', 'reactive']) if (failed(stage)) return `Failed:${stage}`;
+  if (result.dryRun && result.targets.some((t) => t.desired !== t.current)) return 'DryRun';
+  return 'ReadyForNewScale';
+}
+
+/** Replicas over the Deployments whose scale could be read (`known` of them). */
+export function groupTotals(result: GroupTickResult): { current: number; desired: number; known: number } {
+  const known = result.targets.filter((t) => t.current !== undefined);
+  return {
+    current: known.reduce((s, t) => s + t.current!, 0),
+    desired: known.reduce((s, t) => s + (t.desired ?? t.current!), 0),
+    known: known.length,
+  };
+}
+
+/**
+ * A model group's tick in the per-PodAutoscaler series: current and desired are the totals over
+ * the Deployments whose scale could be read; every write (or failed write) counts.
+ */
+export function recordGroupTickMetrics(
+  metrics: AutoscalerMetrics,
+  namespace: string,
+  name: string,
+  result: GroupTickResult,
+  durationMs: number,
+): void {
+  const { current, desired, known } = groupTotals(result);
+  if (known > 0) {
+    metrics.shared.recordDecision({ namespace, name }, desired, current, groupReasonCode(result), false);
+  }
+  const writeFailed = result.targets.filter((t) => t.error?.stage === 'write-scale').length;
+  metrics.shared.observeTick(durationMs / 1000, known > 0 && writeFailed === 0);
+  const written = result.targets.filter((t) => t.scaled).length;
+  if (written > 0) metrics.scaleWrites.inc({ namespace, name, result: 'success' }, written);
+  if (writeFailed > 0) metrics.scaleWrites.inc({ namespace, name, result: 'error' }, writeFailed);
 }

@@ -10,13 +10,18 @@
  * reported at once, each naming the file, the document (and item), the object and the field path.
  * Objects without `metadata.namespace` get the default namespace. Two objects with the same
  * namespace/name, or on the same scale target, are errors: in a file there is no "older one wins".
+ * An OPTIMIZER PodAutoscaler claims every Deployment of its model group, not only
+ * spec.scaleTargetRef.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { ResolvedPodAutoscaler } from '../api/resolved.js';
 import { resolvePodAutoscaler } from '../api/resolve.js';
 import type { Issue } from '../api/issues.js';
-import { targetKey } from '../controller/conflicts.js';
+import { DEFAULTS } from '../api/defaults.js';
+import { claimedTargets } from '../controller/conflicts.js';
 
 export interface TargetsConfig {
   podAutoscalers: ResolvedPodAutoscaler[];
@@ -32,8 +37,18 @@ interface Located {
   raw: unknown;
 }
 
+export interface ParseOptions {
+  /** Whether a profile path exists (OPTIMIZER); a missing one is a warning. Default: not checked. */
+  pathExists?: (p: string) => boolean;
+}
+
 /** Parses and resolves a targets file's text. Never throws. */
-export function parseTargets(text: string, file: string, defaultNamespace: string): TargetsParseResult {
+export function parseTargets(
+  text: string,
+  file: string,
+  defaultNamespace: string,
+  opts: ParseOptions = {},
+): TargetsParseResult {
   const errors: string[] = [];
   const warnings: string[] = [];
   const objects: Located[] = [];
@@ -83,15 +98,20 @@ export function parseTargets(text: string, file: string, defaultNamespace: strin
       continue;
     }
     byName.set(id, where);
-    const tk = targetKey(pa.namespace, pa.scaleTargetRef);
-    const owner = byTarget.get(tk);
-    if (owner) {
+    // A model group writes every Deployment it lists: each one is claimed, and each clash reported.
+    const claims = claimedTargets(pa);
+    const clashes = claims.filter((c) => byTarget.has(c.key));
+    for (const c of clashes) {
       errors.push(
-        `${where} (${label}): spec.scaleTargetRef: ${tk} is already scaled by ${owner}; two autoscalers on one target would fight over its replicas`,
+        `${where} (${label}): ${c.field}: ${c.key} is already scaled by ${byTarget.get(c.key)}; two autoscalers on one target would fight over its replicas`,
       );
-      continue;
     }
-    byTarget.set(tk, `${where} (${label})`);
+    if (clashes.length > 0) continue;
+    for (const c of claims) {
+      byTarget.set(c.key, `${where} (${label})${c.gpu !== undefined ? ` as its ${c.gpu} Deployment` : ''}`);
+    }
+    if (opts.pathExists)
+      warnings.push(...missingProfiles(pa, opts.pathExists).map((m) => `${where} (${label}): ${m}`));
     podAutoscalers.push(pa);
   }
   if (errors.length > 0) return { ok: false, errors, warnings };
@@ -106,7 +126,30 @@ export async function loadTargets(file: string, defaultNamespace: string): Promi
   } catch (err) {
     return { ok: false, errors: [`${file}: cannot read: ${(err as Error).message}`], warnings: [] };
   }
-  return parseTargets(text, file, defaultNamespace);
+  return parseTargets(text, file, defaultNamespace, { pathExists: existsSync });
+}
+
+/**
+ * Profile paths of a model group that do not exist. Not an error: a mounted ConfigMap may appear
+ * later, and profiles are re-read every minute; until then the group has no plan (NoProfile).
+ */
+function missingProfiles(pa: ResolvedPodAutoscaler, exists: (p: string) => boolean): string[] {
+  const opt = pa.optimizer;
+  if (opt === undefined) return [];
+  const note = (field: string, p: string) =>
+    `${field}: ${p} does not exist (${path.resolve(p)}; relative paths are read from the working directory); until it does, the GPU types it would cover have no profile (NoProfile)`;
+  return [
+    ...(opt.profiles ?? DEFAULTS.optimizer.profiles).flatMap((p, i) =>
+      exists(p)
+        ? []
+        : [note(opt.profiles ? `spec.optimizer.profiles[${i}]` : 'spec.optimizer.profiles (default)', p)],
+    ),
+    ...opt.targets.flatMap((t, i) =>
+      t.profile === undefined || exists(t.profile)
+        ? []
+        : [note(`spec.optimizer.targets[${i}].profile`, t.profile)],
+    ),
+  ];
 }
 
 function line(where: string, label: string, issue: Issue): string {

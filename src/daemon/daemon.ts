@@ -1,21 +1,23 @@
 /**
  * `inferscale daemon`: the controller's scaling loop without the CRD. The PodAutoscalers come
  * from a file (see config.ts) instead of the apiserver; each is ticked on its own timer through the
- * same ScalingEngine and the same Kubernetes adapters (/scale, pod informer). There is no status
- * to write: decisions go to the logs, to Prometheus (`inferscale_desired_replicas`) and, unless
- * disabled, to Events on the scale target.
+ * same engines as in the controller (ScalingEngine for KPA/APA/HPA, ModelGroupEngine for OPTIMIZER;
+ * see loop.ts) and the same Kubernetes adapters (/scale, pod informer). There is no status to
+ * write: decisions go to the logs, to Prometheus (`inferscale_desired_replicas`) and, unless
+ * disabled, to Events on the scale targets.
  *
  * The file is reloaded when it changes. A reload that fails validation changes nothing: the last
  * good configuration keeps running and the error is logged with every problem found.
  */
-import { ScalingEngine } from '../engine/engine.js';
+import type { ScalingEngine } from '../engine/engine.js';
+import type { ModelGroupEngine } from '../engine/model-group.js';
 import type { ResolvedPodAutoscaler } from '../api/resolved.js';
 import type { Logger } from '../observability/log.js';
-import { forPodAutoscaler, silentLogger } from '../observability/log.js';
+import { silentLogger } from '../observability/log.js';
 import { currentNamespace, loadKubeConfig, makeClients } from '../k8s/client.js';
 import { KubePodSource } from '../k8s/pod-source.js';
 import { KubeScaleTarget } from '../k8s/scale-target.js';
-import { KubeEventRecorder, type EventSink } from '../k8s/events.js';
+import { KubeEventRecorder } from '../k8s/events.js';
 import { defaultIdentity, type LeaderElector } from '../k8s/leader.js';
 import { TickScheduler } from '../controller/scheduler.js';
 import type { AutoscalerMetrics } from '../controller/metrics.js';
@@ -23,13 +25,15 @@ import {
   autoscalerMetrics,
   leaderOnlyWrites,
   leaseElector,
+  loopEngines,
   realClock,
   type LeaderElectionOptions,
+  type LoopEngines,
   type ScalingLoopHandle,
   type ScalingLoopOptions,
 } from '../controller/loop-parts.js';
-import { recordTickMetrics, tickEvents } from '../controller/report.js';
 import { loadTargets } from './config.js';
+import { DaemonLoop } from './loop.js';
 import { watchFile, type FileWatcher } from './watch.js';
 
 export interface DaemonOptions extends ScalingLoopOptions {
@@ -68,14 +72,15 @@ export async function startDaemon(o: DaemonOptions): Promise<DaemonHandle> {
 
 class Daemon implements DaemonHandle {
   readonly engine: ScalingEngine;
+  readonly modelGroups: ModelGroupEngine;
   readonly metrics: AutoscalerMetrics;
   private readonly log: Logger;
   private readonly pods: KubePodSource;
+  private readonly engines: LoopEngines;
   private readonly scheduler: TickScheduler;
-  private readonly events: EventSink | undefined;
+  private readonly loop: DaemonLoop;
   private readonly elector: LeaderElector | undefined;
   private readonly defaultNamespace: string;
-  private current = new Map<string, { pa: ResolvedPodAutoscaler; json: string }>();
   private watcher: FileWatcher | undefined;
   private leading = false;
   private loaded = false;
@@ -104,22 +109,35 @@ class Daemon implements DaemonHandle {
       () => this.leading,
       () => new Error('not the leader: writes are disabled'),
     );
-    this.engine = new ScalingEngine({
+    this.engines = loopEngines({
       clock: o.clock ?? realClock,
       pods: this.pods,
       metrics: o.metrics,
       scale: guarded,
       log: this.log,
+      tokens: o.tokens,
+      profiles: o.profiles,
     });
+    this.engine = this.engines.engine;
+    this.modelGroups = this.engines.modelGroups;
     this.scheduler = new TickScheduler({
       periodMs: o.periodMs ?? 15_000,
       concurrency: o.concurrency,
-      run: (k) => this.tick(k),
+      run: (k) => (this.leading ? this.loop.tick(k) : Promise.resolve()),
       log: this.log,
     });
     const identity = o.leaderElection?.identity ?? defaultIdentity();
-    if (o.events !== false)
-      this.events = new KubeEventRecorder(clients.core, 'inferscale-daemon', identity, this.log);
+    this.loop = new DaemonLoop({
+      engines: this.engines,
+      stats: this.metrics,
+      metrics: o.metrics,
+      schedule: this.scheduler,
+      ...(o.events !== false
+        ? { events: new KubeEventRecorder(clients.core, 'inferscale-daemon', identity, this.log) }
+        : {}),
+      log: this.log,
+      dryRun: o.dryRun,
+    });
     if (o.leaderElection) {
       this.elector = leaseElector(clients, o.leaderElection, {
         defaultName: 'inferscale-daemon',
@@ -132,7 +150,7 @@ class Daemon implements DaemonHandle {
   }
 
   podAutoscalers(): ResolvedPodAutoscaler[] {
-    return [...this.current.values()].map((e) => e.pa);
+    return this.loop.podAutoscalers();
   }
 
   ready(): boolean {
@@ -170,6 +188,7 @@ class Daemon implements DaemonHandle {
     else await this.standBy();
     await this.scheduler.stop();
     await this.pods.stop();
+    this.engines.close();
     this.log.info('daemon stopped');
   }
 
@@ -205,70 +224,15 @@ class Daemon implements DaemonHandle {
       );
       return { ok: false, errors: parsed.errors, added: [], removed: [], changed: [] };
     }
-    const next = new Map(
-      parsed.podAutoscalers.map((pa) => [`${pa.namespace}/${pa.name}`, { pa, json: JSON.stringify(pa) }]),
-    );
-    const added: string[] = [];
-    const removed: string[] = [];
-    const changed: string[] = [];
-    for (const key of this.current.keys()) {
-      if (!next.has(key)) {
-        removed.push(key);
-        const [namespace, name] = key.split('/') as [string, string];
-        this.scheduler.remove(key);
-        this.engine.forget(namespace, name);
-        this.o.metrics.forget?.({ namespace, name });
-        this.metrics.forget(namespace, name);
-      }
-    }
-    for (const [key, entry] of next) {
-      const prior = this.current.get(key);
-      if (!prior) added.push(key);
-      else if (prior.json !== entry.json) changed.push(key);
-    }
-    this.current = next;
-    for (const key of added) this.scheduler.add(key);
-    for (const key of changed) this.scheduler.trigger(key);
+    const { added, removed, changed } = this.loop.apply(parsed.podAutoscalers);
     this.loaded = true;
     this.metrics.configReloads.inc({ result: 'success' });
-    this.metrics.podAutoscalers.set({ state: 'known' }, next.size);
+    const count = parsed.podAutoscalers.length;
+    this.metrics.podAutoscalers.set({ state: 'known' }, count);
     this.log.info(
-      { file: this.o.configPath, podAutoscalers: next.size, added, removed, changed },
+      { file: this.o.configPath, podAutoscalers: count, added, removed, changed },
       'configuration loaded',
     );
     return { ok: true, errors: [], added, removed, changed };
-  }
-
-  private async tick(key: string): Promise<void> {
-    const entry = this.current.get(key);
-    if (!entry || !this.leading) return;
-    const dryRun = entry.pa.dryRun || !!this.o.dryRun;
-    const pa = dryRun === entry.pa.dryRun ? entry.pa : { ...entry.pa, dryRun };
-    const log = forPodAutoscaler(this.log, pa.namespace, pa.name);
-    const started = Date.now();
-    const result = await this.engine.tick(pa);
-    recordTickMetrics(this.metrics, pa.namespace, pa.name, result, Date.now() - started, dryRun);
-    const d = result.decision;
-    log.info(
-      {
-        current: result.currentReplicas,
-        desired: result.desiredReplicas,
-        scaled: result.scaled,
-        dryRun,
-        ...(d ? { reason: d.reason, algorithm: d.algorithm } : {}),
-        ...(result.error ? { error: result.error } : {}),
-      },
-      'tick',
-    );
-    if (!this.events) return;
-    const ref = pa.scaleTargetRef;
-    for (const e of tickEvents(result, dryRun)) {
-      await this.events.record(
-        { apiVersion: ref.apiVersion, kind: ref.kind, namespace: pa.namespace, name: ref.name },
-        e.type,
-        e.reason,
-        `[PodAutoscaler ${pa.namespace}/${pa.name}] ${e.message}`,
-      );
-    }
   }
 }

@@ -4,19 +4,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseTargets } from '../../../src/daemon/config.js';
 import { watchFile, type FileWatcher } from '../../../src/daemon/watch.js';
-
-const pa = (name: string, target: string, extra = '') => `
-apiVersion: autoscaling.inferscale.dev/v1alpha1
-kind: PodAutoscaler
-metadata:
-  name: ${name}${extra}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: ${target}}
-  maxReplicas: 4
-  scalingStrategy: HPA
-  metricsSources:
-    - {metricSourceType: pod, port: 8000, targetMetric: gpu_cache_usage_perc, targetValue: '0.5'}
-`;
+import { deployment, groupSpec } from '../engine/group-rig.js';
+import { hpaTarget as pa } from './daemon-fixtures.js';
 
 describe('parseTargets', () => {
   it('accepts documents, a List, and a bare list; fills the default namespace', () => {
@@ -71,6 +60,60 @@ describe('parseTargets', () => {
     const dupTarget = parseTargets(`${pa('a', 'da')}---\n${pa('b', 'da')}`, 't.yaml', 'ns');
     expect(dupTarget.ok === false && dupTarget.errors[0]).toMatch(
       /apps\/Deployment\/ns\/da is already scaled by t\.yaml: document 1 \(ns\/a\)/,
+    );
+  });
+
+  it('a model group claims every Deployment it lists: a clash either way names the field', () => {
+    // groupSpec: A10G on spec.scaleTargetRef (llama-a10g), H100 on optimizer.targets[1] (llama-h100).
+    const group = (name: string) => JSON.stringify(groupSpec({}, {}, name));
+    const singleFirst = parseTargets(`${pa('s', 'llama-h100')}---\n${group('g')}`, 't.yaml', 'ns');
+    expect(singleFirst.ok === false && singleFirst.errors).toEqual([
+      't.yaml: document 2 (ns/g): spec.optimizer.targets[1].scaleTargetRef: apps/Deployment/ns/llama-h100 is already scaled by t.yaml: document 1 (ns/s); two autoscalers on one target would fight over its replicas',
+    ]);
+    const groupFirst = parseTargets(`${group('g')}\n---\n${pa('s', 'llama-h100')}`, 't.yaml', 'ns');
+    expect(groupFirst.ok === false && groupFirst.errors[0]).toMatch(
+      /^t\.yaml: document 2 \(ns\/s\): spec\.scaleTargetRef: apps\/Deployment\/ns\/llama-h100 is already scaled by t\.yaml: document 1 \(ns\/g\) as its H100 Deployment;/,
+    );
+    const twoGroups = parseTargets(`${group('g')}\n---\n${group('h')}`, 't.yaml', 'ns');
+    expect(twoGroups.ok === false && twoGroups.errors.map((e) => e.split(': apps')[0])).toEqual([
+      't.yaml: document 2 (ns/h): spec.scaleTargetRef',
+      't.yaml: document 2 (ns/h): spec.optimizer.targets[1].scaleTargetRef',
+    ]);
+    const apart = parseTargets(`${group('g')}\n---\n${pa('s', 'other')}`, 't.yaml', 'ns');
+    expect(apart.ok && apart.podAutoscalers.map((p) => p.strategy)).toEqual(['OPTIMIZER', 'HPA']);
+  });
+
+  it('names the field of an invalid model group', () => {
+    const bad = groupSpec({
+      targets: [{ gpu: 'A10G' }, { gpu: 'a10g', scaleTargetRef: deployment('x') }],
+    });
+    const r = parseTargets(JSON.stringify(bad), 't.yaml', 'ns');
+    expect(r.ok === false && r.errors).toEqual([
+      expect.stringMatching(
+        /^t\.yaml: document 1 \(ns\/group\): spec\.optimizer\.targets\[1\]\.gpu: .*both have gpu/,
+      ),
+    ]);
+  });
+
+  it('warns (does not fail) about profile paths of a model group that do not exist', () => {
+    const spec = groupSpec({
+      profiles: ['profiles', '/etc/inferscale/profiles'],
+      targets: [
+        { gpu: 'A10G' },
+        { gpu: 'H100', scaleTargetRef: deployment('llama-h100'), profile: 'h100.yaml' },
+      ],
+    });
+    const exists = (p: string) => p === 'profiles';
+    const r = parseTargets(JSON.stringify(spec), 't.yaml', 'ns', { pathExists: exists });
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map((w) => w.split(' does not exist')[0])).toEqual([
+      't.yaml: document 1 (ns/group): spec.optimizer.profiles[1]: /etc/inferscale/profiles',
+      't.yaml: document 1 (ns/group): spec.optimizer.targets[1].profile: h100.yaml',
+    ]);
+    expect(r.warnings[1]).toMatch(/relative paths are read from the working directory.*\(NoProfile\)$/);
+    const defaults = parseTargets(JSON.stringify(groupSpec()), 't.yaml', 'ns', { pathExists: () => false });
+    expect(defaults.warnings[0]).toMatch(
+      /spec\.optimizer\.profiles \(default\): config\/profiles does not exist/,
     );
   });
 

@@ -3,133 +3,12 @@
  * grow as requests finish, static profiles, HiGHS. No plan means a condition and no write.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolvePodAutoscaler } from '../../../src/api/resolve.js';
-import type { ResolvedPodAutoscaler, ScaleTargetRef } from '../../../src/api/resolved.js';
-import { ManualClock, TableMetricSource } from '../../../src/engine/memory.js';
 import { ModelGroupEngine, type GroupTickResult } from '../../../src/engine/model-group.js';
-import type { PodInfo, PodSource, ScaleState, ScaleTarget } from '../../../src/engine/seams.js';
-import type { TokenSnapshot } from '../../../src/optimizer/engine-load.js';
 import { StaticProfileSource } from '../../../src/optimizer/profile-source.js';
-import type {
-  TokenHistogramSource,
-  TokenReading,
-  TokenReadRequest,
-} from '../../../src/optimizer/token-scraper.js';
 import { loadHighsSolver } from '../../../src/optimizer/highs.js';
 import type { MilpSolver } from '../../../algorithms/optimizer/milp.js';
 import { profile } from '../optimizer/fixtures.js';
-
-const GRID = { input: [512], output: [128] };
-/** A10G: 1 req/s per replica at $1; H100: 10 req/s at $4. Below 4 req/s A10Gs are cheaper. */
-const PROFILES = [profile('A10G', 1, GRID, [[1]], 'llama'), profile('H100', 4, GRID, [[10]], 'llama')];
-
-/** Deployments by name, each with its pods; `fail` makes a call throw. */
-class Cluster implements ScaleTarget, PodSource {
-  readonly deployments = new Map<string, { replicas: number; pods: string[] }>();
-  readonly created = new Map<string, number>();
-  readonly writes: Array<{ name: string; replicas: number }> = [];
-  failGet = new Set<string>();
-  failSet = new Set<string>();
-  constructor(private readonly clock: ManualClock) {}
-
-  add(name: string, replicas: number): void {
-    this.deployments.set(name, { replicas, pods: this.podsOf(name, replicas) });
-  }
-  /** Pods follow the count at once (cold starts are the simulator's job); new ones are born now. */
-  private podsOf(name: string, replicas: number): string[] {
-    const pods = Array.from({ length: replicas }, (_, i) => `${name}-${i}`);
-    for (const p of pods) if (!this.created.has(p)) this.created.set(p, this.clock.now());
-    // A removed pod is gone; a later one with the same name is a new pod.
-    for (const p of this.created.keys()) {
-      if (p.startsWith(`${name}-`) && Number(p.slice(name.length + 1)) >= replicas) this.created.delete(p);
-    }
-    return pods;
-  }
-  async get(_ns: string, ref: ScaleTargetRef): Promise<ScaleState> {
-    if (this.failGet.has(ref.name)) throw new Error(`deployments.apps "${ref.name}" is forbidden`);
-    const d = this.deployments.get(ref.name);
-    if (!d) throw new Error(`deployments.apps "${ref.name}" not found`);
-    return { replicas: d.replicas, selector: `app=${ref.name}` };
-  }
-  async set(_ns: string, ref: ScaleTargetRef, replicas: number): Promise<void> {
-    if (this.failSet.has(ref.name)) throw new Error('the object has been modified');
-    const d = this.deployments.get(ref.name)!;
-    d.replicas = replicas;
-    d.pods = this.podsOf(ref.name, replicas);
-    this.writes.push({ name: ref.name, replicas });
-  }
-  async list(namespace: string, selector: string): Promise<PodInfo[]> {
-    const d = this.deployments.get(selector.replace('app=', ''));
-    return (d?.pods ?? []).map((name) => ({
-      name,
-      namespace,
-      ip: '127.0.0.2',
-      phase: 'Running',
-      ready: true,
-      terminating: false,
-      labels: {},
-      createdAtMs: this.created.get(name)!,
-    }));
-  }
-}
-
-/** Cumulative token histograms per pod: `finish(pod, n)` adds n requests of 500 in / 100 out. */
-class Tokens implements TokenHistogramSource {
-  private readonly counts = new Map<string, number>();
-  failing = new Set<string>();
-  reads = 0;
-  finish(pod: string, n: number): void {
-    this.counts.set(pod, (this.counts.get(pod) ?? 0) + n);
-  }
-  async read(req: TokenReadRequest): Promise<TokenReading> {
-    this.reads++;
-    const out: TokenReading = new Map();
-    for (const p of req.pods) {
-      if (this.failing.has(p.name)) out.set(p.name, { error: `pod ${p.name}: connection refused` });
-      else out.set(p.name, { snapshot: snapshot(this.counts.get(p.name) ?? 0) });
-    }
-    return out;
-  }
-}
-
-function snapshot(n: number): TokenSnapshot {
-  const les = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000];
-  return {
-    prompt: { count: n, sum: 500 * n, buckets: les.map((le) => ({ le, count: le >= 500 ? n : 0 })) },
-    generation: { count: n, sum: 100 * n, buckets: les.map((le) => ({ le, count: le >= 100 ? n : 0 })) },
-  };
-}
-
-function groupPa(
-  optimizer: Record<string, unknown> = {},
-  spec: Record<string, unknown> = {},
-): ResolvedPodAutoscaler {
-  const r = resolvePodAutoscaler({
-    apiVersion: 'autoscaling.inferscale.dev/v1alpha1',
-    kind: 'PodAutoscaler',
-    metadata: { name: 'group', namespace: 'ns' },
-    spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llama-a10g' },
-      maxReplicas: 10,
-      scalingStrategy: 'OPTIMIZER',
-      // Immediate scale-down, so each tick shows the plan itself.
-      behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
-      optimizer: {
-        model: 'llama',
-        headroom: 0,
-        windowSeconds: 60,
-        targets: [
-          { gpu: 'A10G' },
-          { gpu: 'H100', scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llama-h100' } },
-        ],
-        ...optimizer,
-      },
-      ...spec,
-    },
-  });
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.value;
-}
+import { GRID, PROFILES, groupPa, groupWorld } from './group-rig.js';
 
 let solver: MilpSolver;
 beforeAll(async () => {
@@ -137,28 +16,17 @@ beforeAll(async () => {
 });
 
 function rig(a10g = 1, h100 = 0, profiles = PROFILES) {
-  const clock = new ManualClock(1_700_000_000_000);
-  const cluster = new Cluster(clock);
-  cluster.add('llama-a10g', a10g);
-  cluster.add('llama-h100', h100);
-  const tokens = new Tokens();
-  const metrics = new TableMetricSource();
+  const world = groupWorld(a10g, h100);
   const engine = new ModelGroupEngine({
-    clock,
-    pods: cluster,
-    scale: cluster,
-    tokens,
+    clock: world.clock,
+    pods: world.cluster,
+    scale: world.cluster,
+    tokens: world.tokens,
     profiles: new StaticProfileSource(profiles),
-    metrics,
+    metrics: world.metrics,
     solver: async () => solver,
   });
-  /** Every ready pod finishes `rps` req/s in total, spread evenly, for `seconds`. */
-  const serve = (rps: number, seconds: number) => {
-    const pods = [...cluster.deployments.values()].flatMap((d) => d.pods);
-    for (const p of pods) tokens.finish(p, (rps * seconds) / pods.length);
-    clock.advance(seconds * 1000);
-  };
-  return { clock, cluster, tokens, metrics, engine, serve };
+  return { ...world, engine };
 }
 
 const condition = (r: GroupTickResult, type: string) => r.conditions.find((c) => c.type === type);
