@@ -43,33 +43,52 @@ export function claimedTargets(pa: ResolvedPodAutoscaler): TargetClaim[] {
 }
 
 interface Claim {
-  target: string;
+  targets: string[];
   createdMs: number;
+}
+
+/** A target this PodAutoscaler claims and an older one owns. */
+export interface Conflict {
+  target: string;
+  owner: string;
 }
 
 export class ConflictRegistry {
   private readonly claims = new Map<string, Claim>();
   private readonly byTarget = new Map<string, Set<string>>();
 
-  /** Records (or moves) the claim of PodAutoscaler `id`. */
-  claim(id: string, target: string, createdMs: number): void {
+  /**
+   * Records (or moves) the claims of PodAutoscaler `id`: every target it writes (a model group
+   * writes several). Returns the targets it no longer claims, whose other claimants may now own
+   * them.
+   */
+  claim(id: string, targets: readonly string[], createdMs: number): string[] {
+    const before = this.targetsOf(id);
     this.release(id);
-    this.claims.set(id, { target, createdMs });
-    let set = this.byTarget.get(target);
-    if (!set) {
-      set = new Set();
-      this.byTarget.set(target, set);
+    const unique = [...new Set(targets)];
+    this.claims.set(id, { targets: unique, createdMs });
+    for (const target of unique) {
+      let set = this.byTarget.get(target);
+      if (!set) {
+        set = new Set();
+        this.byTarget.set(target, set);
+      }
+      set.add(id);
     }
-    set.add(id);
+    return before.filter((t) => !unique.includes(t));
   }
 
-  release(id: string): void {
+  /** Drops every claim of `id`; returns the targets it held. */
+  release(id: string): string[] {
     const prior = this.claims.get(id);
-    if (!prior) return;
+    if (!prior) return [];
     this.claims.delete(id);
-    const set = this.byTarget.get(prior.target);
-    set?.delete(id);
-    if (set && set.size === 0) this.byTarget.delete(prior.target);
+    for (const target of prior.targets) {
+      const set = this.byTarget.get(target);
+      set?.delete(id);
+      if (set && set.size === 0) this.byTarget.delete(target);
+    }
+    return prior.targets;
   }
 
   /** The PodAutoscaler that owns `target`, if any claims it. */
@@ -84,12 +103,23 @@ export class ConflictRegistry {
     return best?.id;
   }
 
-  /** Everyone claiming `target` (for re-evaluating the losers when the owner leaves). */
-  claimants(target: string): string[] {
-    return [...(this.byTarget.get(target) ?? [])];
+  /** The first of `id`'s targets that another PodAutoscaler owns. */
+  conflictOf(id: string): Conflict | undefined {
+    for (const target of this.targetsOf(id)) {
+      const owner = this.ownerOf(target);
+      if (owner !== undefined && owner !== id) return { target, owner };
+    }
+    return undefined;
   }
 
-  targetOf(id: string): string | undefined {
-    return this.claims.get(id)?.target;
+  /** Everyone claiming any of `targets` but `except` (to re-evaluate when claims move). */
+  claimants(targets: readonly string[], except?: string): string[] {
+    const out = new Set<string>();
+    for (const t of targets) for (const id of this.byTarget.get(t) ?? []) if (id !== except) out.add(id);
+    return [...out];
+  }
+
+  targetsOf(id: string): string[] {
+    return [...(this.claims.get(id)?.targets ?? [])];
   }
 }

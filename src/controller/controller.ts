@@ -39,7 +39,7 @@ import { KubeScaleTarget } from '../k8s/scale-target.js';
 import { defaultIdentity, type LeaderElector } from '../k8s/leader.js';
 import { KubeEventRecorder, type EventSink, type EventType, type InvolvedObject } from '../k8s/events.js';
 import { TickScheduler } from './scheduler.js';
-import { ConflictRegistry, targetKey } from './conflicts.js';
+import { ConflictRegistry, claimedTargets } from './conflicts.js';
 import {
   computeStatus,
   shapeForGroup,
@@ -390,13 +390,17 @@ export class Controller implements ControllerHandle {
 
   /** Drops every piece of state of a PodAutoscaler (AIBrix leaks it, W-19). */
   private forget(key: string, namespace: string, name: string): void {
-    const target = this.conflicts.targetOf(key);
-    this.conflicts.release(key);
+    this.releaseClaims(key);
     this.engine.forget(namespace, name);
     this.modelGroups.forget(namespace, name);
     this.metrics.forget(namespace, name);
     this.o.metrics.forget?.({ namespace, name });
-    if (target) for (const other of this.conflicts.claimants(target)) this.scheduler.trigger(other);
+  }
+
+  /** Drops `key`'s claims on scale targets; whoever else claims them is looked at again. */
+  private releaseClaims(key: string): void {
+    const held = this.conflicts.release(key);
+    for (const other of this.conflicts.claimants(held)) this.scheduler.trigger(other);
   }
 
   private updateCounts(): void {
@@ -440,9 +444,7 @@ export class Controller implements ControllerHandle {
 
     const resolved = resolvePodAutoscaler(raw);
     if (!resolved.ok) {
-      const target = this.conflicts.targetOf(key);
-      this.conflicts.release(key);
-      if (target) for (const other of this.conflicts.claimants(target)) this.scheduler.trigger(other);
+      this.releaseClaims(key);
       this.engine.forget(namespace, name);
       const problem = `invalid:${formatIssues(resolved.issues)}`;
       if (mem.lastProblem !== problem) {
@@ -467,31 +469,38 @@ export class Controller implements ControllerHandle {
       mem.warningsKey = warningsKey;
     }
 
-    // Conflicts: the oldest PodAutoscaler on a target owns it; a name clash across the two groups
-    // is a conflict too (the engine keys its state by namespace/name).
-    const tk = targetKey(namespace, pa.scaleTargetRef);
-    const oldTarget = this.conflicts.targetOf(key);
-    this.conflicts.claim(key, tk, Date.parse(raw.metadata?.creationTimestamp ?? '') || 0);
-    if (oldTarget && oldTarget !== tk)
-      for (const other of this.conflicts.claimants(oldTarget)) this.scheduler.trigger(other);
-    let owner = this.conflicts.ownerOf(tk);
+    // Conflicts: the oldest PodAutoscaler on a target owns it; a model group claims every
+    // Deployment it writes. A name clash across the two groups is a conflict too (the engine keys
+    // its state by namespace/name).
+    const claims = claimedTargets(pa);
+    const dropped = this.conflicts.claim(
+      key,
+      claims.map((c) => c.key),
+      Date.parse(raw.metadata?.creationTimestamp ?? '') || 0,
+    );
+    for (const other of this.conflicts.claimants(dropped, key)) this.scheduler.trigger(other);
+    const conflict = this.conflicts.conflictOf(key);
+    let owner = conflict?.owner;
+    let tk = conflict?.target ?? claims[0]!.key;
     if (group === AIBRIX_GROUP && this.paInformers.get(INFERSCALE_GROUP)?.get(namespace, name)) {
       owner = keyOf(INFERSCALE_GROUP, namespace, name);
+      tk = claims[0]!.key;
     }
     if (owner !== undefined && owner !== key) {
       const ownerName = parseKey(owner);
       const ownerText = `${ownerName.namespace}/${ownerName.name} (${ownerName.group})`;
       const problem = `conflict:${owner}`;
       if (mem.lastProblem !== problem) {
+        const field = claims.find((c) => c.key === tk)?.field ?? 'spec.scaleTargetRef';
         log.warn(
-          { target: tk, owner: ownerText },
+          { target: tk, field, owner: ownerText },
           'scale target owned by another PodAutoscaler; not scaling',
         );
         await this.event(
           involved,
           'Warning',
           'MultiPodAutoscalerConflict',
-          `Scaling target ${tk} is already controlled by PodAutoscaler ${ownerText}; this one does not write it`,
+          `Scaling target ${tk} (${field}) is already controlled by PodAutoscaler ${ownerText}; this one does not write it`,
         );
         mem.lastProblem = problem;
         this.updateCounts();
@@ -672,8 +681,8 @@ export class Controller implements ControllerHandle {
   }
 
   /**
-   * OPTIMIZER: one tick of the model group (every target Deployment), its events and status. Only
-   * spec.scaleTargetRef takes part in the conflict check above; the other targets are not claimed.
+   * OPTIMIZER: one tick of the model group (every target Deployment), its events and status. Every
+   * target took part in the conflict check above, so no other PodAutoscaler writes any of them.
    */
   private async reconcileModelGroup(rc: Reconciling, pa: ResolvedPodAutoscaler): Promise<void> {
     const { key, involved, prev, generation, nowMs, log } = rc;

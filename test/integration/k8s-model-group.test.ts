@@ -174,6 +174,54 @@ describe.skipIf(skipReason !== undefined)('OPTIMIZER model group on a real apise
     ).toBe(true);
   }, 40_000);
 
+  it('a PodAutoscaler on another Deployment of the group is in conflict and does not write it', async () => {
+    // llama-h100 is the group's second target (not its spec.scaleTargetRef); the group is older.
+    await c.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: 'v1alpha1',
+      namespace: NS,
+      plural: 'podautoscalers',
+      body: {
+        apiVersion: `${GROUP}/v1alpha1`,
+        kind: 'PodAutoscaler',
+        metadata: { name: 'rogue', namespace: NS },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llama-h100' },
+          minReplicas: 5,
+          maxReplicas: 10,
+          scalingStrategy: 'KPA',
+          metricsSources: [
+            { metricSourceType: 'pod', port: 8000, targetMetric: 'num_requests_running', targetValue: '4' },
+          ],
+        },
+      },
+    });
+    await vi.waitFor(
+      async () => {
+        const s = await status('rogue');
+        expect(s?.conditions?.find((x) => x.type === 'AbleToScale')).toMatchObject({
+          status: 'False',
+          reason: 'MultiPodAutoscalerConflict',
+        });
+      },
+      { timeout: 15_000, interval: 250 },
+    );
+    const events = await c.core.listNamespacedEvent({
+      namespace: NS,
+      fieldSelector: 'involvedObject.name=rogue',
+    });
+    expect(
+      events.items.some(
+        (e) =>
+          e.reason === 'MultiPodAutoscalerConflict' &&
+          /llama-h100.*PodAutoscaler llm\/llama/.test(e.message ?? ''),
+      ),
+    ).toBe(true);
+    // With minReplicas 5 it would have written 5 had it owned the Deployment; the group keeps it at 0.
+    expect(await replicas('llama-h100')).toBe(0);
+    expect((await status('llama'))?.conditions?.find((x) => x.type === 'Optimized')?.status).toBe('True');
+  }, 30_000);
+
   it('no profile for the model: an Optimized=False/NoProfile condition and no write', async () => {
     await c.custom.createNamespacedCustomObject({
       group: GROUP,

@@ -21,23 +21,39 @@ describe('conflicts', () => {
 
   it('the oldest claimant owns a target whatever the claim order; ties by id', () => {
     const r = new ConflictRegistry();
-    r.claim('late', 't', 200);
-    r.claim('early', 't', 100);
+    r.claim('late', ['t'], 200);
+    r.claim('early', ['t'], 100);
     expect(r.ownerOf('t')).toBe('early');
-    r.claim('b', 'u', 5);
-    r.claim('a', 'u', 5);
+    r.claim('b', ['u'], 5);
+    r.claim('a', ['u'], 5);
     expect(r.ownerOf('u')).toBe('a');
   });
 
   it('releasing or moving a claim hands the target over', () => {
     const r = new ConflictRegistry();
-    r.claim('first', 't', 1);
-    r.claim('second', 't', 2);
-    r.claim('first', 'other', 1);
+    r.claim('first', ['t'], 1);
+    r.claim('second', ['t'], 2);
+    expect(r.claim('first', ['other'], 1)).toEqual(['t']);
     expect(r.ownerOf('t')).toBe('second');
-    expect(r.claimants('t')).toEqual(['second']);
-    r.release('second');
+    expect(r.claimants(['t'])).toEqual(['second']);
+    expect(r.release('second')).toEqual(['t']);
     expect(r.ownerOf('t')).toBeUndefined();
+  });
+
+  it('a model group claims every Deployment it writes: an older group blocks a younger single target, and the other way round', () => {
+    const r = new ConflictRegistry();
+    r.claim('group', ['a10g', 'h100'], 1);
+    r.claim('kpa-on-h100', ['h100'], 2);
+    expect(r.conflictOf('kpa-on-h100')).toEqual({ target: 'h100', owner: 'group' });
+    expect(r.conflictOf('group')).toBeUndefined();
+    // An older single-target PodAutoscaler on one of the group's Deployments blocks the group.
+    r.claim('old-kpa', ['a10g'], 0);
+    expect(r.conflictOf('group')).toEqual({ target: 'a10g', owner: 'old-kpa' });
+    expect(r.claimants(['a10g', 'h100'], 'group').sort()).toEqual(['kpa-on-h100', 'old-kpa']);
+    // The group leaves: each of its targets goes to the next claimant.
+    expect(r.release('group')).toEqual(['a10g', 'h100']);
+    expect(r.conflictOf('kpa-on-h100')).toBeUndefined();
+    expect(r.ownerOf('a10g')).toBe('old-kpa');
   });
 });
 
