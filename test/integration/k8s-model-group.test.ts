@@ -94,6 +94,14 @@ describe.skipIf(skipReason !== undefined)('OPTIMIZER model group on a real apise
         name,
       })) as { status?: InferscaleStatus }
     ).status;
+  const createPa = (body: object) =>
+    c.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: 'v1alpha1',
+      namespace: NS,
+      plural: 'podautoscalers',
+      body,
+    });
   const replicas = async (name: string) =>
     (await c.apps.readNamespacedDeployment({ name, namespace: NS })).spec?.replicas;
 
@@ -130,13 +138,7 @@ describe.skipIf(skipReason !== undefined)('OPTIMIZER model group on a real apise
   }, 60_000);
 
   it('writes the plan to each Deployment and shows the mix, its cost and the conditions', async () => {
-    await c.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1alpha1',
-      namespace: NS,
-      plural: 'podautoscalers',
-      body: groupPa('llama', 'llama-a10g', 'llama-h100', 'llama'),
-    });
+    await createPa(groupPa('llama', 'llama-a10g', 'llama-h100', 'llama'));
     await vi.waitFor(async () => expect(await replicas('llama-a10g')).toBe(3), {
       timeout: 20_000,
       interval: 250,
@@ -176,24 +178,18 @@ describe.skipIf(skipReason !== undefined)('OPTIMIZER model group on a real apise
 
   it('a PodAutoscaler on another Deployment of the group is in conflict and does not write it', async () => {
     // llama-h100 is the group's second target (not its spec.scaleTargetRef); the group is older.
-    await c.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1alpha1',
-      namespace: NS,
-      plural: 'podautoscalers',
-      body: {
-        apiVersion: `${GROUP}/v1alpha1`,
-        kind: 'PodAutoscaler',
-        metadata: { name: 'rogue', namespace: NS },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llama-h100' },
-          minReplicas: 5,
-          maxReplicas: 10,
-          scalingStrategy: 'KPA',
-          metricsSources: [
-            { metricSourceType: 'pod', port: 8000, targetMetric: 'num_requests_running', targetValue: '4' },
-          ],
-        },
+    await createPa({
+      apiVersion: `${GROUP}/v1alpha1`,
+      kind: 'PodAutoscaler',
+      metadata: { name: 'rogue', namespace: NS },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llama-h100' },
+        minReplicas: 5,
+        maxReplicas: 10,
+        scalingStrategy: 'KPA',
+        metricsSources: [
+          { metricSourceType: 'pod', port: 8000, targetMetric: 'num_requests_running', targetValue: '4' },
+        ],
       },
     });
     await vi.waitFor(
@@ -223,13 +219,7 @@ describe.skipIf(skipReason !== undefined)('OPTIMIZER model group on a real apise
   }, 30_000);
 
   it('no profile for the model: an Optimized=False/NoProfile condition and no write', async () => {
-    await c.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1alpha1',
-      namespace: NS,
-      plural: 'podautoscalers',
-      body: groupPa('other', 'other-a10g', 'other-h100', 'mistral'),
-    });
+    await createPa(groupPa('other', 'other-a10g', 'other-h100', 'mistral'));
     await vi.waitFor(
       async () => {
         const s = await status('other');
