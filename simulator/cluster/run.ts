@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/observability/log.js';
 import type { ColdStartSampler } from './coldstart.js';
 import { RequestLog, VirtualCluster } from './cluster.js';
 import type { ReplicaFactory, SimRequest } from './replica.js';
+import { GatewayMetricSource, gatewayWarnings } from './gateway-metrics.js';
 import { createRouter, type RouterPolicy } from './router.js';
 import {
   VirtualClock,
@@ -189,6 +190,8 @@ export interface RunResult {
   peakWaiting: number;
   peakReplicas: number;
   tickErrors: { count: number; examples: string[] };
+  /** Said once per run, before it starts: metric sources the simulator cannot answer, and why. */
+  warnings: string[];
   verify?: VerifyStats;
 }
 
@@ -218,7 +221,8 @@ export async function runSimulation(cfg: RunConfig): Promise<RunResult> {
     initialReplicas: cfg.initialReplicas ?? Math.max(1, cfg.pa.minReplicas),
   });
   const clock = new VirtualClock(epochMs);
-  const metrics = new VirtualMetricSource(cluster, clock, cfg.verifyMetrics ?? false);
+  const gateway = new GatewayMetricSource(cluster, requests, clock);
+  const metrics = new VirtualMetricSource(cluster, clock, cfg.verifyMetrics ?? false, gateway);
   const engine = new ScalingEngine({
     clock,
     pods: new VirtualPodSource(cluster, epochMs),
@@ -342,6 +346,7 @@ export async function runSimulation(cfg: RunConfig): Promise<RunResult> {
     peakWaiting,
     peakReplicas,
     tickErrors,
+    warnings: cfg.controller ? [] : gatewayWarnings(cfg.pa),
   };
   if (cfg.verifyMetrics) result.verify = metrics.verifyStats;
   return result;

@@ -118,7 +118,8 @@ interface Cached {
  * Per-pod signals from the replicas. Normally computed directly from each replica's numbers; with
  * `verify`, every read also renders the replica's `/metrics` page, parses it with the production
  * parser and reads the signal with the production catalogue, and counts disagreements. Metrics the
- * direct path does not know (raw families) are always read through the page.
+ * direct path does not know (raw families) are always read through the page. `external` and
+ * `prometheus` sources go to the gateway's source (gateway-metrics.ts).
  */
 export class VirtualMetricSource implements MetricSource {
   readonly verifyStats: VerifyStats = { comparisons: 0, mismatches: 0, examples: [] };
@@ -130,6 +131,8 @@ export class VirtualMetricSource implements MetricSource {
     private readonly cluster: VirtualCluster,
     private readonly clock: VirtualClock,
     private readonly verify = false,
+    /** Answers `external` and `prometheus` sources (the gateway's series); none in group runs. */
+    private readonly gateway?: MetricSource,
   ) {}
 
   private metricFor(name: string): Cached {
@@ -145,10 +148,11 @@ export class VirtualMetricSource implements MetricSource {
   async read(req: MetricRequest): Promise<MetricReading> {
     const { source } = req;
     if (source.type === 'external' || source.type === 'prometheus') {
+      if (this.gateway !== undefined) return this.gateway.read(req);
       return {
         sample: undefined,
         errors: [
-          `${source.type} metric sources are not simulated; use a pod metric (targetMetric ${source.targetMetric})`,
+          `${source.type} metric sources read the simulated gateway in single-pool runs only; use a pod metric (targetMetric ${source.targetMetric})`,
         ],
       };
     }

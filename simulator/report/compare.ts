@@ -115,6 +115,8 @@ export interface RunReport {
   timeline: { timeS: number[] } & ClusterSeries;
   latency: LatencySeries;
   tickErrorExamples: string[];
+  /** Metric sources the simulated gateway cannot answer (they read as missing all run), and why. */
+  warnings?: string[];
   firstRejection?: string;
   verify?: VerifyStats;
   /**
@@ -293,6 +295,7 @@ export async function runComparison(o: ComparisonOptions): Promise<SimulationRep
       latency: latencyOverTime(reqs, lat, windowMs, result.endMs),
       tickErrorExamples: result.tickErrors.examples,
     };
+    if (result.warnings.length > 0) run.warnings = result.warnings;
     if (result.log.firstRejection !== undefined) run.firstRejection = result.log.firstRejection;
     if (result.verify) run.verify = result.verify;
     if (isOracle(oracle) && oracle.costUsd > 0) {

@@ -120,6 +120,7 @@ export async function renderHtml(report: SimulationReport): Promise<string> {
       problems.push(`${m.name}: ${m.unfinished} requests unfinished when the run gave up`);
     if (m.tickErrors > 0)
       problems.push(`${m.name}: ${m.tickErrors} autoscaler ticks failed (${r.tickErrorExamples[0] ?? ''})`);
+    for (const w of r.warnings ?? []) problems.push(`${m.name}: ${w}`);
   }
 
   const charts: string[] = [];

@@ -172,11 +172,23 @@ export function decide(
     allMissingSinceMs = undefined;
   }
 
-  // Scale to zero only when the bounds allow it, and only after the idle grace period.
+  // At zero, only demand above the activation threshold wakes the target (KEDA's activation
+  // phase): a stray request should not buy a cold start. Fallback replicas are not demand.
+  const woken = combined.replicas !== undefined && combined.replicas > 0;
+  if (c === 0 && bounds.min === 0 && pa.scaleToZero.enabled && woken) {
+    const held = activationHold(pa.scaleToZero.activationThreshold, input.observations);
+    if (held !== undefined) {
+      recommended = 0;
+      reason = `${reason}; ${held}`;
+    }
+  }
+
+  // Scale to zero only when the bounds allow it, and only after the idle grace period; a target
+  // already at zero has nothing to wait for.
   if (recommended === 0) {
     zeroSinceMs ??= nowMs;
     const graceMs = pa.scaleToZero.gracePeriodSeconds * 1000;
-    if (bounds.min > 0 || nowMs - zeroSinceMs < graceMs) {
+    if (bounds.min > 0 || (c > 0 && nowMs - zeroSinceMs < graceMs)) {
       recommended = Math.max(1, bounds.min);
       if (bounds.min === 0) reason = `${reason}; idle, scale-to-zero grace period running`;
     }
@@ -223,6 +235,22 @@ export function decide(
     },
     state: { metrics: nextMetricStates, behavior: behaved.state, allMissingSinceMs, zeroSinceMs },
   };
+}
+
+/**
+ * Why a target at zero stays there although a metric recommends replicas, or undefined to wake it:
+ * every global value seen this tick is at or below `activationThreshold` (strict ">" wakes, as in
+ * KEDA). Without any global value (pod metrics only, or every wake source missing) the threshold
+ * has nothing to compare and the recommendation stands.
+ */
+function activationHold(threshold: number, observations: readonly MetricObservation[]): string | undefined {
+  let demand: number | undefined;
+  for (const o of observations) {
+    const v = o.sample?.scope === 'global' ? o.sample.value : undefined;
+    if (v !== undefined && Number.isFinite(v) && (demand === undefined || v > demand)) demand = v;
+  }
+  if (demand === undefined || demand > threshold) return undefined;
+  return `at zero: demand ${demand} does not exceed scaleToZero.activationThreshold ${threshold}`;
 }
 
 function outcomeOf(metric: string, rec: Recommendation, obs: MetricObservation): MetricOutcome {

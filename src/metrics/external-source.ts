@@ -121,7 +121,7 @@ export class ExternalSource implements MetricSource {
       return fail(`external endpoint ${url.href}: ${err instanceof FetchError ? err.message : String(err)}`);
     }
     const key = `${req.owner.namespace}/${req.owner.name}|${source.targetMetric}|${url.href}`;
-    const value = this.extract(body, contentType, source, req.nowMs, key);
+    const value = externalValue(body, contentType, source, req.nowMs, this.history, key);
     this.opts.onScrape?.((performance.now() - t0) / 1000, typeof value === 'number');
     if (typeof value !== 'number') {
       return value === undefined
@@ -130,65 +130,71 @@ export class ExternalSource implements MetricSource {
     }
     return { sample: { scope: 'global', value }, errors: [] };
   }
+}
 
-  /** A number, undefined for an expected gap (first scrape of a counter), or an error. */
-  private extract(
-    body: string,
-    contentType: string | undefined,
-    source: ResolvedMetricSource,
-    nowMs: number,
-    key: string,
-  ): number | undefined | { error: string } {
-    const trimmed = body.trim();
-    const finite = (v: number, what: string): number | { error: string } =>
-      Number.isFinite(v) ? v : { error: `${what} is ${v}, not a usable value` };
-    const bare = parseFloatToken(trimmed);
-    if (bare !== undefined && !trimmed.includes('\n')) return finite(bare, 'the response');
+/**
+ * The value in an external endpoint's response: a bare number, JSON (`targetMetric` or `value`
+ * field), or an exposition page read with the catalogue (counters as a rate since the previous
+ * response stored in `history` under `key`). A number, undefined for an expected gap (first read of
+ * a counter), or an error. Shared with the simulator's virtual gateway, which serves a page.
+ */
+export function externalValue(
+  body: string,
+  contentType: string | undefined,
+  source: ResolvedMetricSource,
+  nowMs: number,
+  history: Map<string, Snapshot>,
+  key: string,
+): number | undefined | { error: string } {
+  const trimmed = body.trim();
+  const finite = (v: number, what: string): number | { error: string } =>
+    Number.isFinite(v) ? v : { error: `${what} is ${v}, not a usable value` };
+  const bare = parseFloatToken(trimmed);
+  if (bare !== undefined && !trimmed.includes('\n')) return finite(bare, 'the response');
 
-    if ((contentType ?? '').includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[')) {
-      let json: unknown;
-      try {
-        json = JSON.parse(trimmed);
-      } catch (err) {
-        return { error: `invalid JSON: ${(err as Error).message}` };
-      }
-      const pick = (v: unknown): number | undefined =>
-        typeof v === 'number' ? v : typeof v === 'string' ? parseFloatToken(v.trim()) : undefined;
-      let v = pick(json);
-      if (v === undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
-        const o = json as Record<string, unknown>;
-        v = pick(o[source.targetMetric]) ?? pick(o.value);
-      }
-      if (v === undefined) {
-        return { error: `JSON response has no number, "${source.targetMetric}" or "value" field` };
-      }
-      return finite(v, `"${source.targetMetric}"`);
-    }
-
-    let metric;
+  if ((contentType ?? '').includes('json') || trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let json: unknown;
     try {
-      metric = resolveTargetMetric(source.targetMetric);
+      json = JSON.parse(trimmed);
     } catch (err) {
-      return { error: (err as Error).message };
+      return { error: `invalid JSON: ${(err as Error).message}` };
     }
-    try {
-      const page = parseExposition(body, { format: formatFromContentType(contentType) });
-      const snap = takeSnapshot(metric, page, {
-        atMs: nowMs,
-        ...(source.modelName !== undefined ? { modelName: source.modelName } : {}),
-      });
-      if (!snap.ok) return { error: snap.message };
-      const v = evaluate(metric, snap.snapshot, this.history.get(key));
-      if (needsHistory(snap.snapshot)) this.history.set(key, snap.snapshot);
-      if (v.ok) return v.value;
-      return v.reason === 'first-scrape' || v.reason === 'no-observations' ? undefined : { error: v.message };
-    } catch (err) {
-      return {
-        error:
-          err instanceof ExpositionError
-            ? `neither a number, JSON nor an exposition page: ${err.message}`
-            : String(err),
-      };
+    const pick = (v: unknown): number | undefined =>
+      typeof v === 'number' ? v : typeof v === 'string' ? parseFloatToken(v.trim()) : undefined;
+    let v = pick(json);
+    if (v === undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
+      const o = json as Record<string, unknown>;
+      v = pick(o[source.targetMetric]) ?? pick(o.value);
     }
+    if (v === undefined) {
+      return { error: `JSON response has no number, "${source.targetMetric}" or "value" field` };
+    }
+    return finite(v, `"${source.targetMetric}"`);
+  }
+
+  let metric;
+  try {
+    metric = resolveTargetMetric(source.targetMetric);
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+  try {
+    const page = parseExposition(body, { format: formatFromContentType(contentType) });
+    const snap = takeSnapshot(metric, page, {
+      atMs: nowMs,
+      ...(source.modelName !== undefined ? { modelName: source.modelName } : {}),
+    });
+    if (!snap.ok) return { error: snap.message };
+    const v = evaluate(metric, snap.snapshot, history.get(key));
+    if (needsHistory(snap.snapshot)) history.set(key, snap.snapshot);
+    if (v.ok) return v.value;
+    return v.reason === 'first-scrape' || v.reason === 'no-observations' ? undefined : { error: v.message };
+  } catch (err) {
+    return {
+      error:
+        err instanceof ExpositionError
+          ? `neither a number, JSON nor an exposition page: ${err.message}`
+          : String(err),
+    };
   }
 }

@@ -470,6 +470,8 @@ Writes <out>/report.json and <out>/report.html; prints a summary and both paths.
   .action(async (opts: SimulateOptions) => {
     const started = performance.now();
     const out = await runSimulate(opts);
+    for (const r of out.report.runs)
+      for (const w of r.warnings ?? []) process.stderr.write(`warning: ${r.summary.name}: ${w}\n`);
     process.stdout.write(`${out.summary}\n`);
     process.stdout.write(`report: ${out.jsonPath}\n        ${out.htmlPath}\n`);
     process.stderr.write(`simulated in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
