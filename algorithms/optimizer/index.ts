@@ -6,5 +6,7 @@ export * from './histograms.js';
 export * from './problem.js';
 export * from './milp.js';
 export * from './check.js';
+export * from './rounding.js';
+export * from './branch.js';
 export * from './optimize.js';
 export * from './group.js';

@@ -10,8 +10,7 @@
  *            Σ_b x[b,g] · F · (r_b / S) · (1 + h) / T[g,b] − y[g] ≤ 0   for every type g
  *
  * AIBrix uses one binary per (slice, type); counting slices per bucket with one integer is the
- * same set of plans without the symmetry between interchangeable slices, which is what makes
- * 60 buckets × 6 types solve in milliseconds.
+ * same set of plans without the symmetry between interchangeable slices.
  */
 import { sliceLoad, slicesPerBucket, type Problem } from './problem.js';
 
@@ -53,9 +52,50 @@ export interface MilpSolveOptions {
   mipRelGap: number;
 }
 
+/** New bounds for some columns: `lower[i] ≤ x[cols[i]] ≤ upper[i]`. */
+export interface BoundChange {
+  cols: readonly number[];
+  lower: readonly number[];
+  upper: readonly number[];
+}
+
+/**
+ * A model's LP relaxation (integrality dropped) kept alive between solves: only column bounds
+ * change, and the solver restarts from its last basis. Branch and bound re-solves the same LP
+ * dozens of times per plan; a fresh model each time would pay the set-up on every node.
+ */
+export interface LpSession {
+  /** Applies `change` (other bounds stay as last set) and re-solves within the time limit. */
+  solve(change: BoundChange, timeLimitSeconds: number): MilpSolution;
+  dispose(): void;
+}
+
 /** The seam to the solver: HiGHS in production, anything else in tests. Synchronous once loaded. */
 export interface MilpSolver {
   solve(model: MilpModel, options: MilpSolveOptions): MilpSolution;
+  /** Optional warm-started LP sessions; without it each LP is a fresh `solve` (see `openLpSession`). */
+  openLp?(model: MilpModel): LpSession;
+}
+
+/** The solver's own session when it has one, else one built on `solve` with integrality dropped. */
+export function openLpSession(solver: MilpSolver, model: MilpModel): LpSession {
+  if (solver.openLp) return solver.openLp(model);
+  const lp: MilpModel = {
+    ...model,
+    colLower: [...model.colLower],
+    colUpper: [...model.colUpper],
+    integer: model.integer.map(() => false),
+  };
+  return {
+    solve(change, timeLimitSeconds) {
+      change.cols.forEach((col, i) => {
+        lp.colLower[col] = change.lower[i] ?? lp.colLower[col] ?? 0;
+        lp.colUpper[col] = change.upper[i] ?? lp.colUpper[col] ?? Infinity;
+      });
+      return solver.solve(lp, { timeLimitSeconds, mipRelGap: 0 });
+    },
+    dispose() {},
+  };
 }
 
 /** A decoded solution: what the post-solve check and the plan read. */
@@ -79,8 +119,23 @@ export interface FormulateOptions {
   relaxSlices?: boolean;
   /** Fix y[g] to these units: the solve becomes a search for an assignment that fits them. */
   fixedUnits?: readonly number[];
-  /** A proven lower bound on the cost (from the relaxation): added as a row, it prunes the search. */
-  costLowerBound?: number;
+}
+
+/**
+ * Units of type g that can ever be useful: enough to carry every bucket it can serve, never below
+ * its minimum, never above its cap. Prices are positive, so no optimum has more; a finite bound
+ * also keeps every branch-and-bound box finite.
+ */
+export function usefulUnits(problem: Problem, g: number): { lower: number; upper: number } {
+  const gpu = problem.gpus[g];
+  if (gpu === undefined) throw new Error(`no GPU type at index ${g}`);
+  const S = slicesPerBucket(problem.options);
+  const F = problem.options.unitsPerReplica;
+  const all = problem.buckets.reduce((sum, _b, b) => sum + S * (sliceLoad(problem, b, g) ?? 0), 0);
+  const lower = gpu.minReplicas * F;
+  // 1e-9: a load that is a whole number up to round-off must not cost one more unit.
+  const upper = Math.max(lower, Math.min(gpu.maxReplicas * F, Math.ceil(all * F - 1e-9)));
+  return { lower, upper };
 }
 
 export function formulate(problem: Problem, how: FormulateOptions = {}): Formulation {
@@ -104,8 +159,9 @@ export function formulate(problem: Problem, how: FormulateOptions = {}): Formula
   );
   const yCol = problem.gpus.map((gpu, g) => {
     const fixed = how.fixedUnits?.[g];
+    const { lower, upper } = usefulUnits(problem, g);
     return fixed === undefined
-      ? addCol(`y_${g}`, gpu.costPerHour / F, gpu.minReplicas * F, gpu.maxReplicas * F, true)
+      ? addCol(`y_${g}`, gpu.costPerHour / F, lower, upper, true)
       : addCol(`y_${g}`, gpu.costPerHour / F, fixed, fixed, true);
   });
 
@@ -136,18 +192,6 @@ export function formulate(problem: Problem, how: FormulateOptions = {}): Formula
     values.push(-1);
     model.rows.push({ name: `capacity_${g}`, lower: -Infinity, upper: 0, indices, values });
   });
-  if (how.costLowerBound !== undefined && Number.isFinite(how.costLowerBound)) {
-    // Below the bound by more than the solver's absolute gap (HiGHS: 1e-6) and round-off, so an
-    // optimum the relaxation's reported value slightly overstates cannot be cut off.
-    const lower = how.costLowerBound - 1e-5 - 1e-7 * Math.abs(how.costLowerBound);
-    model.rows.push({
-      name: 'cost_lower_bound',
-      lower,
-      upper: Infinity,
-      indices: [...yCol],
-      values: yCol.map((col) => model.colCost[col] ?? 0),
-    });
-  }
   return { model, xCol, yCol };
 }
 

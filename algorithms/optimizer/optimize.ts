@@ -6,15 +6,9 @@
  * back. Every outcome is a typed result the engine can turn into a status condition; none of them
  * quietly falls back to minimum replicas.
  */
+import { branchAndBound } from './branch.js';
 import { allocationCost, allocationLoads, checkAllocation } from './check.js';
-import {
-  decode,
-  formulate,
-  type Allocation,
-  type Formulation,
-  type MilpSolution,
-  type MilpSolver,
-} from './milp.js';
+import type { Allocation, MilpSolver } from './milp.js';
 import {
   buildProblem,
   OptimizeOptionsSchema,
@@ -63,9 +57,12 @@ export interface BucketAssignment {
 export interface Plan {
   /** Σ cost per replica-hour × replicas (in capacity units / unitsPerReplica). */
   costPerHour: number;
-  /** The solver proved this plan optimal (within `mipRelGap`); false after a time-limit stop. */
+  /** The search proved this plan optimal (within `mipRelGap`); false after a time-limit stop. */
   proven: boolean;
-  gap: number | null;
+  /** Proven: no plan serving the load costs less per hour. */
+  lowerBound: number;
+  /** (costPerHour − lowerBound) / costPerHour: 0 for a proven optimum, ≤ mipRelGap when proven. */
+  gap: number;
   totalRps: number;
   gpus: GpuAllocation[];
   buckets: BucketAssignment[];
@@ -109,13 +106,18 @@ export function optimize(input: OptimizeInput, solver: MilpSolver): OptimizeResu
       units: problem.gpus.map((g) => g.minReplicas * options.unitsPerReplica),
     };
     notes.push('the workload is empty (0 req/s): every GPU type at its minimum');
-    return { kind: 'plan', plan: toPlan(problem, allocation, true, 0, null), unprofiled, notes };
+    const cost = allocationCost(problem, allocation);
+    return {
+      kind: 'plan',
+      plan: toPlan(problem, allocation, { proven: true, lowerBound: cost, runTimeSeconds: null }),
+      unprofiled,
+      notes,
+    };
   }
 
-  const solved = solve(problem, solver);
-  if (solved.kind === 'failed') {
-    const failure = solved.failure;
-    if (failure.kind === 'infeasible') {
+  const solved = branchAndBound(problem, solver);
+  switch (solved.kind) {
+    case 'infeasible':
       return {
         kind: 'infeasible',
         reason: 'capacity',
@@ -126,156 +128,46 @@ export function optimize(input: OptimizeInput, solver: MilpSolver): OptimizeResu
           .map((g) => `${g.name} ≤ ${Number.isFinite(g.maxReplicas) ? g.maxReplicas : '∞'}`)
           .join(', ')})`,
       };
-    }
-    return failure;
-  }
-  if (!solved.proven) {
-    notes.push(
-      `solve budget of ${options.timeLimitSeconds} s reached: plan is feasible but not proven cheapest`,
-    );
-  }
-  return {
-    kind: 'plan',
-    plan: toPlan(problem, solved.allocation, solved.proven, solved.gap, solved.runTimeSeconds),
-    unprofiled,
-    notes,
-  };
-}
-
-type SolveFailure =
-  | { kind: 'infeasible' }
-  | {
-      kind: 'solver-failed';
-      reason: 'time-limit' | 'error' | 'check-failed';
-      message: string;
-      violations?: string[];
-    };
-
-type Solved =
-  | { kind: 'solved'; allocation: Allocation; proven: boolean; gap: number | null; runTimeSeconds: number }
-  | { kind: 'failed'; failure: SolveFailure };
-
-/**
- * Solves in up to three steps, each answer re-checked:
- * 1. The relaxation with continuous slices (only the GPU counts integer): a proven lower bound, and
- *    a candidate set of counts. Infeasible here means infeasible, full stop.
- * 2. The sliced problem with the counts fixed to that candidate: if slices fit, the plan costs the
- *    lower bound and is optimal. This is the common case, and it is cheap.
- * 3. Otherwise the full sliced MILP, in what is left of the time budget.
- * With a continuous slice factor step 1 is the whole problem.
- */
-function solve(problem: Problem, solver: MilpSolver): Solved {
-  const { timeLimitSeconds, mipRelGap } = problem.options;
-  let spent = 0;
-  const run = (formulation: Formulation, share = 1): MilpSolution => {
-    const remaining = Math.max(0.001, timeLimitSeconds - spent);
-    const solution = solver.solve(formulation.model, { timeLimitSeconds: remaining * share, mipRelGap });
-    spent += solution.runTimeSeconds ?? 0;
-    return solution;
-  };
-
-  const relaxed = formulate(problem, { relaxSlices: true });
-  const first = run(relaxed);
-  if (problem.options.sliceFactor === 'continuous') return accept(problem, relaxed, first, spent);
-  if (first.status === 'infeasible') return { kind: 'failed', failure: { kind: 'infeasible' } };
-  let lowerBound: number | undefined;
-  const haveCandidate =
-    (first.status === 'optimal' || first.status === 'feasible') && first.values !== undefined;
-  if (haveCandidate && first.values !== undefined) {
-    const proven = first.status === 'optimal';
-    if (proven && mipRelGap === 0 && first.objective !== undefined) lowerBound = first.objective;
-    const bound = decode(relaxed, first.values);
-    if (bound.units.every(Number.isInteger)) {
-      const fixed = formulate(problem, { fixedUnits: bound.units });
-      const second = run(fixed, 0.5);
-      if (second.status === 'optimal' || second.status === 'feasible') {
-        const outcome = accept(problem, fixed, second, spent);
-        // Any sliced plan costs at least the relaxation's optimum, so when that optimum was
-        // proven this plan is optimal too.
-        if (outcome.kind === 'solved') {
-          return { ...outcome, proven, gap: proven ? (first.gap ?? null) : null };
-        }
-      }
-    }
-  }
-  const full = formulate(problem, { costLowerBound: lowerBound });
-  const last = run(full);
-  return accept(problem, full, last, spent);
-}
-
-/** Turns a solver answer into a checked allocation or a typed failure. */
-function accept(problem: Problem, formulation: Formulation, solution: MilpSolution, spent: number): Solved {
-  const { timeLimitSeconds } = problem.options;
-  switch (solution.status) {
-    case 'infeasible':
-      return { kind: 'failed', failure: { kind: 'infeasible' } };
-    case 'no-solution':
+    case 'failed':
       return {
-        kind: 'failed',
-        failure: {
-          kind: 'solver-failed',
-          reason: 'time-limit',
-          message: `no plan found within the ${timeLimitSeconds} s solve budget (${solution.detail ?? 'limit reached'})`,
-        },
+        kind: 'solver-failed',
+        reason: solved.reason,
+        message:
+          solved.lowerBound !== undefined && Number.isFinite(solved.lowerBound)
+            ? `${solved.message} (every plan costs at least ${solved.lowerBound.toFixed(4)} per hour)`
+            : solved.message,
       };
-    case 'error':
-      return {
-        kind: 'failed',
-        failure: {
-          kind: 'solver-failed',
-          reason: 'error',
-          message: `solver error: ${solution.detail ?? 'unknown'}`,
-        },
-      };
-    case 'optimal':
-    case 'feasible':
+    case 'plan':
       break;
   }
-  if (solution.values === undefined || solution.values.length !== formulation.model.colNames.length) {
-    return {
-      kind: 'failed',
-      failure: {
-        kind: 'solver-failed',
-        reason: 'error',
-        message: `solver reported ${solution.status} but returned ${solution.values?.length ?? 0} values for ${formulation.model.colNames.length} columns`,
-      },
-    };
-  }
-  const allocation = decode(formulation, solution.values);
-  const violations = checkAllocation(problem, allocation);
-  const cost = allocationCost(problem, allocation);
-  if (
-    solution.objective !== undefined &&
-    Math.abs(solution.objective - cost) > 1e-6 * Math.max(1, Math.abs(cost))
-  ) {
-    violations.push(`solver objective ${solution.objective} differs from the plan's cost ${cost}`);
-  }
+  // The search's plan is not taken on trust either: it is re-verified against the problem.
+  const violations = checkAllocation(problem, solved.allocation);
   if (violations.length > 0) {
     return {
-      kind: 'failed',
-      failure: {
-        kind: 'solver-failed',
-        reason: 'check-failed',
-        message: `the solver's plan fails our feasibility check (${violations.length} violation(s)): ${violations[0]}`,
-        violations,
-      },
+      kind: 'solver-failed',
+      reason: 'check-failed',
+      message: `the solver's plan fails our feasibility check (${violations.length} violation(s)): ${violations[0]}`,
+      violations,
     };
   }
-  return {
-    kind: 'solved',
-    allocation,
-    proven: solution.status === 'optimal',
-    gap: solution.gap ?? null,
-    runTimeSeconds: spent,
-  };
+  const plan = toPlan(problem, solved.allocation, solved);
+  if (!solved.proven) {
+    notes.push(
+      `solve budget of ${options.timeLimitSeconds} s reached: plan is feasible but not proven cheapest ` +
+        `(at most ${(plan.gap * 100).toFixed(2)} % above the lower bound ${plan.lowerBound.toFixed(4)})`,
+    );
+  } else if (options.mipRelGap > 0 && plan.gap > 0) {
+    notes.push(
+      `stopped within the requested gap (mipRelGap ${options.mipRelGap}): at most ${(plan.gap * 100).toFixed(2)} % above the lower bound ${plan.lowerBound.toFixed(4)}`,
+    );
+  }
+  return { kind: 'plan', plan, unprofiled, notes };
 }
 
 function toPlan(
   problem: Problem,
   allocation: Allocation,
-  proven: boolean,
-  gap: number | null,
-  runTime: number | null,
+  search: { proven: boolean; lowerBound: number; runTimeSeconds: number | null },
 ): Plan {
   const F = problem.options.unitsPerReplica;
   const S = slicesPerBucket(problem.options);
@@ -303,13 +195,17 @@ function toPlan(
     });
     return { input: bucket.input, output: bucket.output, rps: bucket.rps, shares };
   });
+  const costPerHour = allocationCost(problem, allocation);
+  // Round-off can put the bound a hair above the cost it proves.
+  const lowerBound = Math.min(search.lowerBound, costPerHour);
   return {
-    costPerHour: allocationCost(problem, allocation),
-    proven,
-    gap,
+    costPerHour,
+    proven: search.proven,
+    lowerBound,
+    gap: costPerHour > 0 ? (costPerHour - lowerBound) / costPerHour : 0,
     totalRps: problem.totalRps,
     gpus,
     buckets,
-    solverRunTimeSeconds: runTime,
+    solverRunTimeSeconds: search.runTimeSeconds,
   };
 }

@@ -15,14 +15,16 @@ let trace: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'inferscale-simulate-group-'));
   trace = join(dir, 'trace.jsonl');
-  // 3 req/s for 60 s, 30 req/s for 90 s, 3 req/s for 60 s. One request in five has a 3,000-token
+  // 3 req/s for 60 s, 30 req/s for 150 s, 3 req/s for 60 s. One request in five has a 3,000-token
   // prompt, which the A10G profile cannot serve within its 1 s TTFT. The one H100 to be had carries
-  // the quiet parts and the long prompts; A10Gs take the rest of the burst.
+  // the quiet parts and the long prompts; A10Gs take the rest of the burst. The burst outlasts the
+  // 60 s planning window plus the A10G's 30 s cold start, so the A10G pool serves part of it
+  // whichever of the equally cheap bucket assignments the solver returns.
   writeTrace(
     trace,
     [
       [3, 60],
-      [30, 90],
+      [30, 150],
       [3, 60],
     ],
     (i) => {

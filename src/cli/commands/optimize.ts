@@ -40,6 +40,8 @@ export interface OptimizeCliOptions {
   unitsPerReplica: number;
   rounding: Rounding;
   timeLimit: number;
+  /** Relative optimality gap the search may stop at (mipRelGap); 0 or absent: proven optimum. */
+  gap?: number;
   compare: boolean;
   json: boolean;
 }
@@ -92,6 +94,7 @@ export async function runOptimize(opts: OptimizeCliOptions): Promise<OptimizeRun
     headroom: opts.headroom,
     unitsPerReplica: opts.unitsPerReplica,
     timeLimitSeconds: opts.timeLimit,
+    mipRelGap: opts.gap ?? 0,
   };
 
   const highs = await loadHighsSolver();
@@ -312,7 +315,9 @@ function renderTable(
     `Cheapest GPU mix for ${model} at ${fmt(plan.totalRps, 3)} req/s` +
       (opts.headroom > 0 ? ` + ${fmt(opts.headroom * 100, 0)}% headroom` : '') +
       `: ${unit}${fmt(plan.costPerHour, 4)}${suffix} per hour` +
-      (plan.proven ? ' (proven optimal' : ' (best found, not proven optimal') +
+      (plan.proven && plan.gap === 0
+        ? ' (proven optimal'
+        : `${plan.proven ? ' (within the requested gap' : ' (best found, not proven optimal'}: at most ${fmt(plan.gap * 100, 2)}% above the proven lower bound ${unit}${fmt(plan.lowerBound, 4)}${suffix}`) +
       (plan.solverRunTimeSeconds !== null
         ? `, solved in ${fmt(plan.solverRunTimeSeconds * 1000, 1)} ms)`
         : ')'),
@@ -406,6 +411,15 @@ function positiveNumber(flag: string) {
   };
 }
 
+function fraction(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || n > 1)
+      throw new Error(`${flag} ${value}: expected a number in [0, 1]`);
+    return n;
+  };
+}
+
 export const command = new Command('optimize')
   .description("Cheapest GPU mix that serves a workload within the profiles' SLO (capacity planning)")
   .option(
@@ -450,6 +464,12 @@ export const command = new Command('optimize')
     new Option('--rounding <mode>', 'length → bucket rule').choices(['nearest', 'up']).default('nearest'),
   )
   .option('--time-limit <seconds>', 'solver time budget', positiveNumber('--time-limit'), 10)
+  .option(
+    '--gap <fraction>',
+    'stop once the plan is proven within this fraction of the cheapest (0 = proven optimum)',
+    fraction('--gap'),
+    0,
+  )
   .option('--no-compare', 'skip the single-GPU-type alternatives')
   .option('--json', 'print the typed result as JSON', false)
   .action(async (opts: OptimizeCliOptions) => {

@@ -126,6 +126,18 @@ describe('HiGHS against brute force', () => {
           throw new Error(`brute force found ${best}, optimizer said ${result.kind}: ${result.message}`);
         expect(result.plan.costPerHour).toBeCloseTo(best, 6);
         expect(result.plan.proven).toBe(true);
+        expect(result.plan.gap).toBe(0);
+        expect(result.plan.lowerBound).toBe(result.plan.costPerHour);
+        // Without warm-started LP sessions (each LP a fresh solve): the same optimum.
+        const oneShot = optimize({ gpus, load: ok(w), options }, { solve: (m, o) => highs.solve(m, o) });
+        expect(oneShot.kind === 'plan' && oneShot.plan.costPerHour).toBeCloseTo(best, 6);
+        // With a gap tolerance: a plan within it of the proven bound, which bounds the optimum.
+        const loose = optimize({ gpus, load: ok(w), options: { ...options, mipRelGap: 0.25 } }, highs);
+        if (loose.kind !== 'plan') throw new Error(`with mipRelGap 0.25: ${loose.kind}`);
+        expect(loose.plan.proven).toBe(true);
+        expect(loose.plan.gap).toBeLessThanOrEqual(0.25 + 1e-12);
+        expect(loose.plan.lowerBound).toBeLessThanOrEqual(best + 1e-9);
+        expect(loose.plan.costPerHour).toBeGreaterThanOrEqual(best - 1e-9);
         // Independent re-check of the returned plan against the problem.
         const F = inst.unitsPerReplica;
         const slices = built.problem.buckets.map((b) =>

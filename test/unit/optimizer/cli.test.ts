@@ -107,6 +107,30 @@ describe('inferscale optimize', () => {
     expect(a40.replicas).toBeLessThanOrEqual(1);
   });
 
+  it('--gap stops within a fraction of the proven lower bound, and says so', async () => {
+    const args = {
+      ...base,
+      model: 'Llama-3.1-8B',
+      cell: ['128:128', '512:256', '2048:128', '4096:512'],
+      rate: 23,
+      sliceFactor: '1',
+    };
+    const exact = JSON.parse((await runOptimize({ ...args, json: true })).output).result.plan;
+    expect(exact).toMatchObject({ proven: true, gap: 0 });
+    expect(exact.lowerBound).toBe(exact.costPerHour);
+    const loose = JSON.parse((await runOptimize({ ...args, gap: 0.3, json: true })).output).result.plan;
+    expect(loose.proven).toBe(true);
+    expect(loose.gap).toBeLessThanOrEqual(0.3);
+    expect(loose.lowerBound).toBeLessThanOrEqual(exact.costPerHour + 1e-9);
+    expect(loose.costPerHour).toBeGreaterThanOrEqual(exact.costPerHour - 1e-9);
+    const text = (await runOptimize({ ...args, gap: 0.3 })).output;
+    expect(text).toMatch(
+      loose.gap > 0
+        ? /\(within the requested gap: at most \d+\.\d\d% above the proven lower bound \$\d+\.\d{4}/
+        : /\(proven optimal/,
+    );
+  });
+
   it('rejects bad flags with a message naming them', async () => {
     await expect(
       runOptimize({ ...base, model: 'llama2-7b', cell: ['1024:128'], rate: 1, max: ['H100=2'] }),

@@ -1,5 +1,6 @@
 /** Shared builders for the optimizer tests. */
 import { readFileSync } from 'node:fs';
+import { beforeAll } from 'vitest';
 import {
   AibrixProfileSchema,
   fromAibrixProfile,
@@ -7,11 +8,14 @@ import {
   PROFILE_KIND,
   ProfileSchema,
   type Grid,
+  type GpuOption,
   type LoadEstimate,
   type MelangeConfig,
+  type MilpSolver,
   type Profile,
   type Workload,
 } from '../../../algorithms/optimizer/index.js';
+import { loadHighsSolver } from '../../../src/optimizer/highs.js';
 
 export const AIBRIX_PROFILES = '/work/shared/aibrix-data/profiles';
 
@@ -53,4 +57,29 @@ export function workload(grid: Grid, rps: number[][]): Workload {
 
 export function ok(w: Workload): LoadEstimate {
   return { kind: 'ok', workload: w, notes: [] };
+}
+
+/** HiGHS, loaded before the file's tests run: call the returned function inside a test. */
+export function withHighs(): () => MilpSolver {
+  let solver: MilpSolver | undefined;
+  beforeAll(async () => {
+    solver = (await loadHighsSolver()).solver;
+  });
+  return () => {
+    if (solver === undefined) throw new Error('HiGHS is not loaded yet: call the solver inside a test');
+    return solver;
+  };
+}
+
+/** A GPU type serving every cell of `grid` at the same rate. */
+export function uniformGpu(name: string, costPerHour: number, grid: Grid, rps: number): GpuOption {
+  return {
+    name,
+    profile: profile(
+      name,
+      costPerHour,
+      grid,
+      grid.input.map(() => grid.output.map(() => rps)),
+    ),
+  };
 }

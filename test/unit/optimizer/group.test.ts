@@ -10,6 +10,7 @@ function plan(counts: Record<string, number>, cost: number): PlanResult {
   const p: Plan = {
     costPerHour: cost,
     proven: true,
+    lowerBound: cost,
     gap: 0,
     totalRps: 1,
     gpus: Object.entries(counts).map(([gpu, replicas]) => ({

@@ -362,21 +362,32 @@ describe('solver answers are not taken on trust', () => {
   });
 
   it('an assignment that overloads a GPU type fails the post-solve check', () => {
-    // Columns: x for each (bucket, type), then y per type. Zero every y.
+    // Columns: x for each (bucket, type), then y per type. Zero every y and report the matching
+    // objective, so only the final check against the problem can tell.
     const r = optimize(
       { gpus, load, options },
-      tamper((v) => v.map((x, i) => (i >= v.length - 2 ? 0 : x))),
+      tamper((v) => v.map((x, i) => (i >= v.length - 2 ? 0 : x)), { objective: 0 }),
     );
     expect(r).toMatchObject({ kind: 'solver-failed', reason: 'check-failed' });
     expect(r.kind === 'solver-failed' && r.violations?.join(' ')).toMatch(/load needs .* units but only 0/);
   });
 
-  it('fractional replica counts fail the check', () => {
+  it('an answer outside the bounds the solver was given is an error, not an endless branching', () => {
+    // Half a replica more than the LP said: a fractional count, and whatever box the search then
+    // asks for, the answer ignores it.
     const r = optimize(
       { gpus, load, options },
-      tamper((v) => v.map((x, i) => (i === v.length - 1 ? x + 0.5 : x))),
+      {
+        solve(model, opts) {
+          const s = highs.solve(model, opts);
+          const values = s.values?.map((x, i) => (i === model.colNames.length - 1 ? x + 0.5 : x));
+          const objective = model.colCost.reduce((sum, c, i) => sum + c * (values?.[i] ?? 0), 0);
+          return { ...s, values, objective };
+        },
+      },
     );
-    expect(r.kind === 'solver-failed' && r.violations?.join(' ')).toMatch(/is not a whole number/);
+    expect(r).toMatchObject({ kind: 'solver-failed', reason: 'error' });
+    expect(r.kind === 'solver-failed' && r.message).toMatch(/breaks the bounds it was given: .* units of b/);
   });
 
   it('a wrong reported objective fails the check', () => {
@@ -422,7 +433,7 @@ describe('solver answers are not taken on trust', () => {
     expect(r.kind === 'plan' && r.notes.join(' ')).toMatch(/not proven cheapest/);
   });
 
-  it('the time budget is passed to the solver', () => {
+  it('the time budget is passed to the solver and shared by every solve', () => {
     const seen: number[] = [];
     optimize(
       { gpus, load, options: { sliceFactor: 'continuous', timeLimitSeconds: 0.25 } },
@@ -433,6 +444,21 @@ describe('solver answers are not taken on trust', () => {
         },
       },
     );
-    expect(seen).toEqual([0.25]);
+    expect(seen[0]).toBe(0.25);
+    expect(seen.every((t, i) => t <= (seen[i - 1] ?? 0.25))).toBe(true);
+
+    // A solver that reports the whole budget spent on its first answer is not called again.
+    const calls: number[] = [];
+    const r = optimize(
+      { gpus, load, options: { sliceFactor: 2, timeLimitSeconds: 0.25 } },
+      {
+        solve(model, opts) {
+          calls.push(opts.timeLimitSeconds);
+          return { ...highs.solve(model, opts), runTimeSeconds: 0.25 };
+        },
+      },
+    );
+    expect(calls).toHaveLength(1);
+    expect(r.kind).toBe('plan');
   });
 });
