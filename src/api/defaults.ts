@@ -57,3 +57,8 @@ export const INFERSCALE_MAX_SCALING_HISTORY = 10;
 export const MAX_METRICS_SOURCES = 16;
 export const MAX_SCHEDULES = 32;
 export const MAX_OPTIMIZER_TARGETS = 16;
+/**
+ * `status.decisionState.data` (the failover snapshot of the decision state): a bound on what one
+ * PodAutoscaler adds to every status write (src/controller/decision-state.ts).
+ */
+export const MAX_DECISION_STATE_BYTES = 16_384;

@@ -26,6 +26,7 @@ import {
   INFERSCALE_API_VERSION,
   INFERSCALE_GROUP,
   INFERSCALE_MAX_SCALING_HISTORY,
+  MAX_DECISION_STATE_BYTES,
   MAX_METRICS_SOURCES,
   MAX_OPTIMIZER_TARGETS,
   MAX_SCHEDULES,
@@ -742,6 +743,20 @@ export const OptimizerStatusSchema = z.object({
 });
 export type OptimizerStatus = z.infer<typeof OptimizerStatusSchema>;
 
+/**
+ * The decision (analyzer) state at `time`, for the next leader after a failover: metric windows,
+ * panic state, timers and stabilisation memory. `data` is opaque to users; its format is owned by
+ * src/controller/decision-state.ts and named by `version`.
+ */
+export const DecisionStateSchema = z.object({
+  version: int32().min(1),
+  time: dateTime(),
+  /** Strategy, target, metric list and window lengths the state was built for. */
+  fingerprint: z.string().max(64),
+  data: z.string().max(MAX_DECISION_STATE_BYTES),
+});
+export type DecisionState = z.infer<typeof DecisionStateSchema>;
+
 export const InferscaleStatusSchema = z.object({
   ...AIBrixStatusSchema.shape,
   observedGeneration: int64().optional(),
@@ -752,6 +767,8 @@ export const InferscaleStatusSchema = z.object({
   targetsSummary: z.string().optional(),
   /** OPTIMIZER strategy only: the chosen mix and its cost. */
   optimizer: OptimizerStatusSchema.optional(),
+  /** In-process KPA, APA and HPA: the decision state, checkpointed for failover. */
+  decisionState: DecisionStateSchema.optional(),
 });
 export type InferscaleStatus = z.infer<typeof InferscaleStatusSchema>;
 

@@ -2,14 +2,16 @@
  * The PodAutoscaler controller: watches PodAutoscalers (ours, and AIBrix's with `aibrixCompat`),
  * resolves each one, and runs the ScalingEngine on it every period through the Kubernetes
  * adapters. Only the lease holder acts; a standby keeps its caches warm and takes over within one
- * lease duration, rebuilding its stabilisation memory from status (see rebuild.ts).
+ * lease duration, resuming from the decision state checkpointed in status (decision-state.ts), or
+ * else rebuilding its stabilisation memory from the status history (rebuild.ts).
  *
  * Per PodAutoscaler tick:
  *   resolve → invalid: ValidSpec=False + a Warning event, nothing else (never a crash)
  *           → conflict (another, older PodAutoscaler owns the same target): condition, no writes
  *           → engine.tick (read /scale, list pods from the informer, read metrics, decide, write)
- *   → status (merge-patch of /status, only when something significant changed or every
- *     `statusRefreshMs`), Events, Prometheus series.
+ *   → status (merge-patch of /status, only when something significant changed, every
+ *     `statusRefreshMs`, or as a decision-state checkpoint: status-cadence.ts), Events, Prometheus
+ *     series.
  *
  * Status writes do not re-trigger a tick: only a change of generation, annotations or deletion
  * does (AIBrix re-reconciles on its own status writes, so its scaling compounds, W-11).
@@ -21,7 +23,7 @@ import { initialPipelineState } from '../engine/pipeline.js';
 import type { ResolvedPodAutoscaler } from '../api/resolved.js';
 import { resolvePodAutoscaler, formatIssues } from '../api/resolve.js';
 import { AIBRIX_GROUP, INFERSCALE_GROUP, VERSION } from '../api/defaults.js';
-import type { InferscaleStatus } from '../api/schema.js';
+import type { DecisionState, InferscaleStatus } from '../api/schema.js';
 import type { Logger } from '../observability/log.js';
 import { forPodAutoscaler, silentLogger } from '../observability/log.js';
 import {
@@ -49,6 +51,8 @@ import {
 } from './status.js';
 import { buildHpa, hpaName, ownedBy, specDiffers } from './native-hpa.js';
 import { behaviorStateFromStatus } from './rebuild.js';
+import { decodeDecisionState, encodeDecisionState } from './decision-state.js';
+import { statusWriteReason } from './status-cadence.js';
 import type { AutoscalerMetrics } from './metrics.js';
 import { groupTickEvents, recordGroupTickMetrics, recordTickMetrics, tickEvents } from './report.js';
 import type { ModelGroupEngine } from '../engine/model-group.js';
@@ -96,6 +100,12 @@ export interface ControllerOptions extends ScalingLoopOptions {
   leaderElection: LeaderElectionOptions | false;
   /** Rewrite an unchanged status at least this often (fresh lastDecision/currentMetrics). Default 60 s. */
   statusRefreshMs?: number;
+  /**
+   * Also write status when the decision state changed and this long passed since the last write,
+   * so that `status.decisionState` stays younger than the windows it carries. 0 turns decision
+   * state persistence off (no snapshot is written or restored). Default 15 s.
+   */
+  stateCheckpointMs?: number;
   /** How long start waits for caches before giving up. Default 60 s. */
   syncTimeoutMs?: number;
   /**
@@ -131,6 +141,18 @@ interface Memory {
   hpaCleanKey?: string;
   /** OPTIMIZER: the last non-plan outcome, to send its event once. */
   groupProblem?: string;
+  /** The decision state in the status we last wrote ('' for none), to tell whether it changed. */
+  stateKey?: string;
+  /** The snapshot could not be encoded last time (warned once until it can again). */
+  snapshotFailed?: boolean;
+}
+
+/** What a tick's status write does with `status.decisionState`. */
+interface Snapshot {
+  /** Undefined: remove the field (persistence off, or the state cannot be encoded). */
+  value: DecisionState | undefined;
+  /** The state it was taken from, as JSON ('' for none). */
+  key: string;
 }
 
 /** One reconcile of one PodAutoscaler: what its steps (status, events, HPA clean-up) share. */
@@ -170,6 +192,7 @@ export class Controller implements ControllerHandle {
   private readonly events: EventSink | undefined;
   private readonly elector: LeaderElector | undefined;
   private readonly statusRefreshMs: number;
+  private readonly checkpointMs: number;
   private leading = false;
   private stopped = false;
 
@@ -183,6 +206,7 @@ export class Controller implements ControllerHandle {
     this.identity = o.leaderElection ? (o.leaderElection.identity ?? defaultIdentity()) : defaultIdentity();
     this.metrics = autoscalerMetrics(o.metricsRegistry);
     this.statusRefreshMs = o.statusRefreshMs ?? 60_000;
+    this.checkpointMs = o.stateCheckpointMs ?? 15_000;
     this.groups = o.aibrixCompat ? [INFERSCALE_GROUP, AIBRIX_GROUP] : [INFERSCALE_GROUP];
 
     this.pods = new KubePodSource({
@@ -309,11 +333,12 @@ export class Controller implements ControllerHandle {
     this.leading = true;
     this.metrics.leader.set(1);
     // Memory of an earlier term may be outdated after another leader's: start from status, which
-    // the last leader kept current (decision state is rebuilt from it at each first tick).
+    // the last leader kept current (decision state is restored from it at each first tick).
     for (const [key, m] of this.memory) {
       delete m.status;
       delete m.statusWrittenMs;
       delete m.lastProblem;
+      delete m.stateKey;
       const { namespace, name } = parseKey(key);
       this.engine.forget(namespace, name);
     }
@@ -552,7 +577,43 @@ export class Controller implements ControllerHandle {
             },
           }
         : result;
-    await this.writeStatus(rc, { kind: 'tick', pa: effective, result: withExtra, dryRun });
+    await this.writeStatus(
+      rc,
+      { kind: 'tick', pa: effective, result: withExtra, dryRun },
+      this.snapshotOf(rc, mem, effective, result.timeMs),
+    );
+  }
+
+  /**
+   * The decision state to write with this tick's status. Undefined for the AIBrix group, whose CRD
+   * (AIBrix's own) has no such field: those objects keep the rebuild from history.
+   */
+  private snapshotOf(
+    rc: Reconciling,
+    mem: Memory,
+    pa: ResolvedPodAutoscaler,
+    tickMs: number,
+  ): Snapshot | undefined {
+    if (rc.group !== INFERSCALE_GROUP) return undefined;
+    const none: Snapshot = { value: undefined, key: '' };
+    const state = this.checkpointMs > 0 ? this.engine.exportState(pa.namespace, pa.name) : undefined;
+    if (!state) return none;
+    const encoded = encodeDecisionState(pa, state, tickMs);
+    if (!encoded.ok) {
+      if (!mem.snapshotFailed) {
+        rc.log.warn(
+          { reason: encoded.reason },
+          'decision state not persisted; after a failover the stabilisation state is rebuilt from status history',
+        );
+      }
+      mem.snapshotFailed = true;
+      return none;
+    }
+    mem.snapshotFailed = false;
+    if (encoded.trimmed.length > 0) {
+      rc.log.debug({ trimmed: encoded.trimmed }, 'decision state snapshot trimmed to its caps');
+    }
+    return { value: encoded.value, key: JSON.stringify(state) };
   }
 
   /**
@@ -706,7 +767,10 @@ export class Controller implements ControllerHandle {
     await this.patchStatus(rc, mem, next);
   }
 
-  /** A new leader (or a restarted one) seeds the engine from what status recorded. */
+  /**
+   * A new leader (or a restarted one) seeds the engine from status: the checkpointed decision state
+   * when it is usable, else the stabilisation memory rebuilt from the history.
+   */
   private restoreState(
     pa: ResolvedPodAutoscaler,
     status: InferscaleStatus | undefined,
@@ -714,51 +778,99 @@ export class Controller implements ControllerHandle {
     log: Logger,
   ): void {
     if (this.engine.exportState(pa.namespace, pa.name) !== undefined) return;
+    let unused: string | undefined;
+    if (this.checkpointMs > 0 && pa.apiGroup === INFERSCALE_GROUP) {
+      const snap = decodeDecisionState(status?.decisionState, pa, nowMs);
+      if (snap.ok) {
+        this.engine.importState(pa, snap.state);
+        log.info(
+          {
+            restoredFrom: 'status.decisionState',
+            ageMs: snap.ageMs,
+            recommendations: snap.state.behavior.recommendations.length,
+          },
+          'restored decision state (windows, panic state, timers, stabilisation) from status.decisionState',
+        );
+        return;
+      }
+      unused = snap.reason;
+      if (status?.decisionState !== undefined) {
+        log[snap.severity]({ reason: snap.reason }, 'status.decisionState not used');
+      }
+    }
     const behavior = behaviorStateFromStatus(status, pa.behavior, nowMs);
-    if (!behavior) return;
+    if (!behavior) {
+      log.info({ restoredFrom: 'nothing', snapshot: unused }, 'no decision state in status; starting fresh');
+      return;
+    }
     try {
       this.engine.importState(pa, { ...initialPipelineState(pa), behavior });
       log.info(
         {
+          restoredFrom: 'status history',
+          snapshot: unused,
           recommendations: behavior.recommendations.length,
           scaleEvents: behavior.scaleUpEvents.length + behavior.scaleDownEvents.length,
         },
-        'restored stabilisation state from status',
+        'restored stabilisation state from status history; metric windows start empty',
       );
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'could not restore decision state from status; starting fresh');
     }
   }
 
-  private async writeStatus(rc: Reconciling, outcome: TickOutcome): Promise<void> {
+  private async writeStatus(rc: Reconciling, outcome: TickOutcome, snapshot?: Snapshot): Promise<void> {
     const { key, group, prev, generation, nowMs } = rc;
     const mem = this.memory.get(key);
     const next = shapeForGroup(group, computeStatus({ group, generation, nowMs, prev, outcome }));
+    if (snapshot) {
+      delete next.decisionState;
+      if (snapshot.value) next.decisionState = snapshot.value;
+    }
     // Refresh a tick's status now and then (lastDecision, currentMetrics move every tick); an
     // invalid or conflicting PodAutoscaler's status only changes with its problem.
-    const due =
-      outcome.kind === 'tick' &&
-      (mem?.statusWrittenMs === undefined || nowMs - mem.statusWrittenMs >= this.statusRefreshMs);
-    if (!due && !significantlyDifferent(shapeForGroup(group, prev ?? {}), next)) return;
-    await this.patchStatus(rc, mem, next);
+    const why = statusWriteReason({
+      nowMs,
+      lastWrittenMs: mem?.statusWrittenMs,
+      ticked: outcome.kind === 'tick',
+      significant: significantlyDifferent(shapeForGroup(group, prev ?? {}), next),
+      stateChanged: snapshot !== undefined && snapshot.key !== mem?.stateKey,
+      refreshMs: this.statusRefreshMs,
+      checkpointMs: this.checkpointMs,
+    });
+    if (why === undefined) return;
+    // A merge patch keeps what it does not mention: an outdated snapshot must be removed explicitly.
+    const remove = snapshot && !snapshot.value && prev?.decisionState !== undefined ? ['decisionState'] : [];
+    if ((await this.patchStatus(rc, mem, next, remove)) && mem && snapshot) mem.stateKey = snapshot.key;
   }
 
-  /** Leader only: merge-patches /status and remembers what was written (a failure is logged). */
-  private async patchStatus(rc: Reconciling, mem: Memory | undefined, next: InferscaleStatus): Promise<void> {
-    if (!this.leading) return;
+  /**
+   * Leader only: merge-patches /status (`remove`: fields to delete) and remembers what was written.
+   * False when nothing was written (a failure is logged).
+   */
+  private async patchStatus(
+    rc: Reconciling,
+    mem: Memory | undefined,
+    next: InferscaleStatus,
+    remove: readonly string[] = [],
+  ): Promise<boolean> {
+    if (!this.leading) return false;
     const { key, raw, group, nowMs, log } = rc;
     const { namespace, name } = parseKey(key);
+    const status = { ...next, ...Object.fromEntries(remove.map((f) => [f, null])) };
     try {
       await this.clients.custom.patchNamespacedCustomObjectStatus(
-        { group, version: VERSION, namespace, plural: PLURAL, name, body: { status: next } },
+        { group, version: VERSION, namespace, plural: PLURAL, name, body: { status } },
         mergePatch,
       );
       if (mem && mem.uid === raw.metadata?.uid) {
         mem.status = next;
         mem.statusWrittenMs = nowMs;
       }
+      return true;
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'status write failed');
+      return false;
     }
   }
 

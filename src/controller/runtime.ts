@@ -85,6 +85,17 @@ export function parsePositiveNumber(flag: string) {
   };
 }
 
+/** Like parsePositiveNumber, with 0 allowed (the flag's "off"). */
+export function parseNonNegativeNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+      throw new Error(`${flag} must be a number of seconds, 0 or more; got "${value}"`);
+    }
+    return n;
+  };
+}
+
 export function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < -1 || n > 65535)

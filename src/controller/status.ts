@@ -457,15 +457,16 @@ export function shapeForGroup(group: string, status: InferscaleStatus): Infersca
 }
 
 /**
- * Whether a new status is worth a write. Values that move every tick (the decision time and the
- * current metric values) do not count on their own; the caller also refreshes periodically.
+ * Whether a new status is worth a write. Values that move every tick (the decision time, the
+ * current metric values, the decision-state snapshot) do not count on their own; the caller also
+ * refreshes and checkpoints periodically (status-cadence.ts).
  */
 export function significantlyDifferent(a: InferscaleStatus | undefined, b: InferscaleStatus): boolean {
   return JSON.stringify(stable(a ?? {})) !== JSON.stringify(stable(b));
 }
 
 function stable(s: InferscaleStatus): unknown {
-  const { lastDecision, currentMetrics: cm, targetsSummary: _ts, ...rest } = s;
+  const { lastDecision, currentMetrics: cm, targetsSummary: _ts, decisionState: _ds, ...rest } = s;
   return {
     ...rest,
     lastDecision: lastDecision

@@ -1,9 +1,9 @@
 /**
  * The controller in-process against a real kube-apiserver with the generated CRD installed:
  * scaling a Deployment, an invalid PodAutoscaler turned into a status condition and an event, a
- * conflict between two PodAutoscalers, shadow mode, and a leader failover that keeps the
- * stabilisation memory (rebuilt from status). Metrics come from an in-memory table, so the test is
- * about the Kubernetes side, not scraping.
+ * conflict between two PodAutoscalers, shadow mode, and a leader failover that keeps the decision
+ * state (checkpointed in status.decisionState). Metrics come from an in-memory table, so the test
+ * is about the Kubernetes side, not scraping.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -22,6 +22,7 @@ import { mergePatch, type KubeClients } from '../../src/k8s/client.js';
 import { startController, type ControllerHandle } from '../../src/controller/controller.js';
 import { TableMetricSource } from '../../src/engine/memory.js';
 import type { InferscaleStatus } from '../../src/api/schema.js';
+import type { KpaState } from '../../algorithms/kpa.js';
 
 const skipReason = await controlPlaneSkipReason();
 if (skipReason) console.warn(`[k8s-controller.test] SKIPPED: ${skipReason}`);
@@ -62,7 +63,9 @@ describe.skipIf(skipReason !== undefined)('controller on a real apiserver', () =
       kubeConfig: kc,
       metrics,
       periodMs: 500,
-      statusRefreshMs: 500,
+      // Status stays fresh through decision-state checkpoints, not the refresh.
+      statusRefreshMs: 60_000,
+      stateCheckpointMs: 500,
       leaderElection: {
         namespace: 'inferscale-system',
         name: 'ctl',
@@ -215,16 +218,46 @@ describe.skipIf(skipReason !== undefined)('controller on a real apiserver', () =
     expect(gauge).toMatch(/inferscale_desired_replicas\{namespace="llm",name="shadow"\} 2/);
   }, 30_000);
 
-  it('failover: the standby takes over and keeps the scale-down stabilisation rebuilt from status', async () => {
+  it('failover: the standby takes over and resumes from the decision state in status (KPA panic, stabilisation)', async () => {
     const [a] = controllers;
+    // A KPA in panic under leader a: 2 ready pods at 0.9 against 0.5 each need 4 (panic ratio 2),
+    // so it scales to 4 and holds that (maxPanicPods) for a stable window after demand falls.
+    // Stabilisation is off so that only the KPA's own state can hold the scale.
+    await deploymentWithPods('burst', 2, 2, 0.9);
+    await createPa(
+      pa('burst', 'burst', {
+        spec: {
+          scalingStrategy: 'KPA',
+          observeWindowSeconds: 60,
+          panicWindowSeconds: 10,
+          behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
+        },
+      }),
+    );
+    await vi.waitFor(async () => expect(await replicas('burst')).toBe(4), { timeout: 15_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        const snap = (await status('burst'))?.decisionState;
+        // The apiserver keeps the field (the CRD declares it) and it carries the panic state.
+        expect(snap).toMatchObject({ version: 1, fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) });
+        const kpa = (JSON.parse(snap!.data) as { m: { ps: number | null; mp: number }[] }).m[0];
+        expect(kpa?.ps).not.toBeNull();
+        expect(kpa?.mp).toBe(4);
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+
     const b = await start('b');
     await new Promise((r) => setTimeout(r, 1_000));
     expect(b.isLeader()).toBe(false);
-    // Demand drops: HPA now recommends 1, but the 300 s scale-down window must hold 4. A fresh
-    // leader without the old leader's memory would scale down at once.
-    metrics.podValues.set('vllm-0', { gpu_cache_usage_perc: 0.1 });
-    metrics.podValues.set('vllm-1', { gpu_cache_usage_perc: 0.1 });
+    // Demand drops. HPA now recommends 1, but the 300 s scale-down window must hold 4. The KPA
+    // wants 1, but panic holds 4. A fresh leader without the old leader's memory would scale both
+    // down at once (the KPA to its cold-start panic floor, the 2 ready pods).
+    for (const pod of ['vllm-0', 'vllm-1', 'burst-0', 'burst-1']) {
+      metrics.podValues.set(pod, { gpu_cache_usage_perc: 0.1 });
+    }
     await a!.stop(); // releases the lease
+    const stoppedMs = Date.now();
     await vi.waitFor(() => expect(b.isLeader()).toBe(true), { timeout: 10_000 });
     await vi.waitFor(
       async () => {
@@ -239,7 +272,18 @@ describe.skipIf(skipReason !== undefined)('controller on a real apiserver', () =
     expect(await replicas('vllm')).toBe(4);
     const restored = b.engine.exportState(NS, 'first')?.behavior.recommendations ?? [];
     expect(restored.some((r) => r.replicas === 4)).toBe(true);
-  }, 40_000);
+
+    expect(await replicas('burst')).toBe(4);
+    const kpa = b.engine.exportState(NS, 'burst')?.metrics[0] as KpaState | undefined;
+    expect(kpa).toMatchObject({ maxPanicPods: 4, started: true });
+    expect(kpa?.panicSinceMs).not.toBeNull();
+    // b's windows still hold what a observed: buckets from before a stopped.
+    expect(kpa!.stable!.buckets[0]!.index * 1000).toBeLessThan(stoppedMs);
+    expect((await status('burst'))?.lastDecision?.details).toMatchObject({
+      panicMode: true,
+      maxPanicPods: 4,
+    });
+  }, 60_000);
 
   it('--aibrix-compat: an autoscaling.aibrix.ai PodAutoscaler is scaled and gets an AIBrix-shaped status', async () => {
     // A permissive stand-in for AIBrix's CRD (group, kind, status subresource are what matter here).

@@ -3,12 +3,14 @@
  */
 import { Command, Option } from 'commander';
 import { startController } from '../../controller/controller.js';
+import { parseNonNegativeNumber } from '../../controller/runtime.js';
 import { addRuntimeOptions, runUntilSignal, type RuntimeFlags } from '../runtime-options.js';
 
 interface Flags extends RuntimeFlags {
   namespace?: string;
   aibrixCompat?: boolean;
   hpaMode: 'in-process' | 'native';
+  stateCheckpointInterval: number;
 }
 
 export const command = addRuntimeOptions(
@@ -30,6 +32,12 @@ export const command = addRuntimeOptions(
       )
         .choices(['in-process', 'native'])
         .default('in-process'),
+      new Option(
+        '--state-checkpoint-interval <seconds>',
+        'checkpoint the decision state (metric windows, panic state, stabilisation) into status.decisionState when it changed and this long passed since the last status write, so a new leader resumes from it; 0 disables',
+      )
+        .argParser(parseNonNegativeNumber('--state-checkpoint-interval'))
+        .default(15),
     ],
     events: 'do not record Kubernetes Events',
   },
@@ -41,6 +49,7 @@ export const command = addRuntimeOptions(
       aibrixCompat: flags.aibrixCompat,
       leaderElection: lease ?? false,
       hpaMode: flags.hpaMode,
+      stateCheckpointMs: flags.stateCheckpointInterval * 1000,
     }),
   ),
 );

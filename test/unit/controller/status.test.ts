@@ -392,5 +392,23 @@ describe('computeStatus', () => {
       outcome: tick({ currentReplicas: 4, desiredReplicas: 6, decision: decision({ desiredReplicas: 6 }) }),
     });
     expect(significantlyDifferent(b, c)).toBe(true);
+    // The decision-state snapshot moves every tick: its writes follow the checkpoint interval.
+    const snap = (time: string) => ({ version: 1, time, fingerprint: 'f', data: '{}' });
+    expect(significantlyDifferent(b, { ...b, decisionState: snap('2026-03-01T10:00:30Z') })).toBe(false);
+    expect(
+      significantlyDifferent(
+        { ...b, decisionState: snap('2026-03-01T10:00:30Z') },
+        { ...b, decisionState: snap('2026-03-01T10:00:45Z') },
+      ),
+    ).toBe(false);
+  });
+
+  it('the AIBrix group never carries the decision-state snapshot (its CRD is AIBrix’s own)', () => {
+    const s: InferscaleStatus = {
+      desiredScale: 2,
+      decisionState: { version: 1, time: '2026-03-01T10:00:30Z', fingerprint: 'f', data: '{}' },
+    };
+    expect(shapeForGroup(AIBRIX, s)).toEqual({ desiredScale: 2 });
+    expect(shapeForGroup(OURS, s)).toBe(s);
   });
 });
