@@ -19,12 +19,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { algorithms, APA_DEFAULTS, KPA_DEFAULTS, type AlgorithmInput } from '../algorithms/index.js';
 import type { ResolvedMetricSource } from '../src/api/resolved.js';
 import type { MetricReading, PodInfo } from '../src/engine/seams.js';
 import { PodScraper } from '../src/metrics/pod-scraper.js';
+import { freeLoopbackPort } from '../test/support/free-port.js';
+import { readyPod } from '../test/support/pod-info.js';
 import { newEngine, renderVllmV1, serveRequests } from '../test/unit/metrics/support/vllm-page.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 2000);
@@ -100,20 +101,11 @@ interface Pa {
   replicas: number;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 const pct = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 async function main(): Promise<void> {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const self = fileURLToPath(import.meta.url);
   const children: ChildProcess[] = [];
   const cleanup = (): void => {
@@ -158,15 +150,7 @@ async function main(): Promise<void> {
       replicas: podsPerPa,
       pods: Array.from({ length: podsPerPa }, (_, j) => {
         const i = a * podsPerPa + j;
-        return {
-          name: `pod-${i}`,
-          namespace: 'bench',
-          ip: ipOf(i),
-          phase: 'Running' as const,
-          ready: true,
-          terminating: false,
-          labels: {},
-        };
+        return readyPod(`pod-${i}`, { namespace: 'bench', ip: ipOf(i) });
       }),
       source: {
         type: 'pod',

@@ -9,13 +9,30 @@ import { distribution, round } from './stats.js';
 import {
   countFlaps,
   latencyStats,
-  type LatencyStats,
+  requestFigures,
+  scaleEventCounts,
+  timeWeightedMean,
   type RequestLatencies,
   type RunSummary,
   type Slo,
 } from './summary.js';
 
-export interface GroupPoolReport {
+/** One pool's share of a group run: the run's own figures for its requests and replicas, and more. */
+export interface GroupPoolReport extends Pick<
+  RunSummary,
+  | 'ttft'
+  | 'itl'
+  | 'replicaSeconds'
+  | 'gpuHours'
+  | 'costUsd'
+  | 'meanReplicas'
+  | 'peakReplicas'
+  | 'scaleEvents'
+  | 'scaleUps'
+  | 'scaleDowns'
+  | 'flaps'
+  | 'peakGatewayQueue'
+> {
   gpu: string;
   deployment: string;
   model: string;
@@ -29,19 +46,7 @@ export interface GroupPoolReport {
   requestShare: number | null;
   /** Of this pool's requests, the share within both SLO bounds. */
   attainment: number | null;
-  ttft: LatencyStats;
-  itl: LatencyStats;
-  replicaSeconds: number;
-  gpuHours: number;
-  costUsd: number;
   costShare: number | null;
-  meanReplicas: number | null;
-  peakReplicas: number;
-  scaleEvents: number;
-  scaleUps: number;
-  scaleDowns: number;
-  flaps: number;
-  peakGatewayQueue: number;
   /** Same instants as the run's `timeline.timeS`. */
   timeline: { desired: number[]; ready: number[]; starting: number[]; draining: number[] };
 }
@@ -92,15 +97,6 @@ export interface GroupReportContext {
 
 const sum = (a: readonly number[]): number => a.reduce((x, y) => x + y, 0);
 
-/** Time-weighted mean of `count` over the samples up to `endMs`. */
-function timeMean(timeMs: readonly number[], count: (i: number) => number, endMs: number): number | null {
-  let area = 0;
-  for (let i = 1; i < timeMs.length && timeMs[i - 1]! < endMs; i++)
-    area += (Math.min(timeMs[i]!, endMs) - timeMs[i - 1]!) * count(i - 1);
-  const span = Math.min(timeMs.at(-1) ?? 0, endMs) - (timeMs[0] ?? 0);
-  return span > 0 ? round(area / span, 4) : null;
-}
-
 export function groupRunFigures(
   run: GroupRunResult,
   lat: RequestLatencies,
@@ -136,16 +132,10 @@ export function groupRunFigures(
   const poolItl = pools.map(() => [] as number[]);
   const poolMet = pools.map(() => 0);
   const poolN = pools.map(() => 0);
-  let met = 0;
-  let ttftOk = 0;
-  let itlOk = 0;
   for (let i = 0; i < n; i++) {
     const k = run.poolOf[i] ?? 0;
     poolN[k]!++;
     poolMet[k]! += lat.met[i]!;
-    met += lat.met[i]!;
-    if (lat.ttftMs[i]! <= ctx.slo.ttftMs) ttftOk++;
-    if (lat.itlMs[i]! <= ctx.slo.itlMs) itlOk++;
     poolTtft[k]!.push(lat.ttftMs[i]!);
     poolItl[k]!.push(lat.itlMs[i]!);
   }
@@ -186,15 +176,13 @@ export function groupRunFigures(
       gpuHours: round((p.replicaMs * p.gpusPerReplica) / 3_600_000, 6)!,
       costUsd: round(p.costUsd, 6)!,
       costShare: costUsd > 0 ? round(p.costUsd / costUsd, 4) : null,
-      meanReplicas: timeMean(
+      meanReplicas: timeWeightedMean(
         tl.timeMs,
         (i) => ptl.ready[i]! + ptl.starting[i]! + ptl.draining[i]!,
         run.workEndMs,
       ),
       peakReplicas: Math.max(p.peakReplicas, peak),
-      scaleEvents: p.scaleEvents.length,
-      scaleUps: p.scaleEvents.filter((e) => e.to > e.from).length,
-      scaleDowns: p.scaleEvents.filter((e) => e.to < e.from).length,
+      ...scaleEventCounts(p.scaleEvents),
       flaps: poolFlaps,
       peakGatewayQueue: p.peakGatewayQueue,
       timeline: { desired: ptl.desired, ready: ptl.ready, starting: ptl.starting, draining: ptl.draining },
@@ -209,34 +197,23 @@ export function groupRunFigures(
     peakQueue = Math.max(peakQueue, timeline.gatewayQueue[i]!);
     peakWaiting = Math.max(peakWaiting, timeline.gatewayQueue[i]! + timeline.waiting[i]!);
   }
-  const frac = (k: number): number | null => (n === 0 ? null : round(k / n, 6));
-  const rejected = run.log.rejectedCount;
   const summary: RunSummary = {
     name: run.name,
     strategy: ctx.strategyLabel,
     metrics: ctx.metrics,
-    requests: n,
-    completed: run.log.completed - rejected,
-    rejected,
-    unfinished: n - run.log.completed,
-    slo: { attainment: frac(met), ttftAttainment: frac(ttftOk), itlAttainment: frac(itlOk) },
-    ttft: latencyStats(distribution(lat.ttftMs)),
-    itl: latencyStats(distribution(lat.itlMs)),
-    e2e: latencyStats(distribution(lat.e2eMs)),
+    ...requestFigures(run.log, lat, ctx.slo),
     durationS: round(run.workEndMs / 1000, 3)!,
     replicaSeconds: round(replicaMs / 1000, 3)!,
     gpuHours: round(sum(pools.map((p) => p.replicaMs * p.gpusPerReplica)) / 3_600_000, 6)!,
     costUsd: round(costUsd, 6)!,
     costVsOracle: null,
-    meanReplicas: timeMean(
+    meanReplicas: timeWeightedMean(
       tl.timeMs,
       (i) => timeline.ready[i]! + timeline.starting[i]! + timeline.draining[i]!,
       run.workEndMs,
     ),
     peakReplicas,
-    scaleEvents: scaleEvents.length,
-    scaleUps: scaleEvents.filter((e) => e.to > e.from).length,
-    scaleDowns: scaleEvents.filter((e) => e.to < e.from).length,
+    ...scaleEventCounts(scaleEvents),
     flaps: sum(poolReports.map((p) => p.flaps)),
     peakGatewayQueue: peakQueue,
     peakWaiting,

@@ -117,13 +117,13 @@ export function countFlaps(
   return flaps;
 }
 
-export function summarizeRun(
-  run: RunResult,
+/** What became of a run's requests: how many were served, refused or left, SLO attainment, latencies. */
+export function requestFigures(
+  log: Pick<RunResult['log'], 'requests' | 'completed' | 'rejectedCount'>,
   lat: RequestLatencies,
   slo: Slo,
-  flapWindowMs: number,
-): RunSummary {
-  const n = run.log.requests.length;
+): Pick<RunSummary, 'requests' | 'completed' | 'rejected' | 'unfinished' | 'slo' | 'ttft' | 'itl' | 'e2e'> {
+  const n = log.requests.length;
   let ttftOk = 0;
   let itlOk = 0;
   let met = 0;
@@ -132,38 +132,71 @@ export function summarizeRun(
     if (lat.itlMs[i]! <= slo.itlMs) itlOk++;
     met += lat.met[i]!;
   }
-  const completed = run.log.completed - run.log.rejectedCount;
-  const replicaSeconds = run.replicaMs / 1000;
-  const t = run.timeline;
-  let area = 0;
-  for (let i = 1; i < t.timeMs.length && t.timeMs[i - 1]! < run.workEndMs; i++) {
-    const dt = Math.min(t.timeMs[i]!, run.workEndMs) - t.timeMs[i - 1]!;
-    area += dt * (t.ready[i - 1]! + t.starting[i - 1]! + t.draining[i - 1]!);
-  }
-  const span = Math.min(t.timeMs.at(-1) ?? 0, run.workEndMs) - (t.timeMs[0] ?? 0);
   const frac = (k: number): number | null => (n === 0 ? null : round(k / n, 6));
   return {
-    name: run.name,
-    strategy: run.pa.strategy,
-    metrics: run.pa.metrics.map((m) => `${m.targetMetric}=${m.targetValue}`),
     requests: n,
-    completed,
-    rejected: run.log.rejectedCount,
-    unfinished: n - run.log.completed,
+    completed: log.completed - log.rejectedCount,
+    rejected: log.rejectedCount,
+    unfinished: n - log.completed,
     slo: { attainment: frac(met), ttftAttainment: frac(ttftOk), itlAttainment: frac(itlOk) },
     ttft: latencyStats(distribution(lat.ttftMs)),
     itl: latencyStats(distribution(lat.itlMs)),
     e2e: latencyStats(distribution(lat.e2eMs)),
+  };
+}
+
+/** How many scale events a run (or one pool) had, and how many of them went up and down. */
+export function scaleEventCounts(
+  events: readonly { from: number; to: number }[],
+): Pick<RunSummary, 'scaleEvents' | 'scaleUps' | 'scaleDowns'> {
+  return {
+    scaleEvents: events.length,
+    scaleUps: events.filter((e) => e.to > e.from).length,
+    scaleDowns: events.filter((e) => e.to < e.from).length,
+  };
+}
+
+/**
+ * Time-weighted mean of `count(i)` (the value from sample i to sample i + 1) over the samples up to
+ * `endMs`: the mean replicas of a run. Null for a run shorter than one sample.
+ */
+export function timeWeightedMean(
+  timeMs: readonly number[],
+  count: (i: number) => number,
+  endMs: number,
+): number | null {
+  let area = 0;
+  for (let i = 1; i < timeMs.length && timeMs[i - 1]! < endMs; i++)
+    area += (Math.min(timeMs[i]!, endMs) - timeMs[i - 1]!) * count(i - 1);
+  const span = Math.min(timeMs.at(-1) ?? 0, endMs) - (timeMs[0] ?? 0);
+  return span > 0 ? round(area / span, 4) : null;
+}
+
+export function summarizeRun(
+  run: RunResult,
+  lat: RequestLatencies,
+  slo: Slo,
+  flapWindowMs: number,
+): RunSummary {
+  const replicaSeconds = run.replicaMs / 1000;
+  const t = run.timeline;
+  return {
+    name: run.name,
+    strategy: run.pa.strategy,
+    metrics: run.pa.metrics.map((m) => `${m.targetMetric}=${m.targetValue}`),
+    ...requestFigures(run.log, lat, slo),
     durationS: round(run.workEndMs / 1000, 3)!,
     replicaSeconds: round(replicaSeconds, 3)!,
     gpuHours: round((replicaSeconds * run.gpusPerReplica) / 3600, 6)!,
     costUsd: round((replicaSeconds / 3600) * run.pricePerReplicaHour, 6)!,
     costVsOracle: null,
-    meanReplicas: span > 0 ? round(area / span, 4) : null,
+    meanReplicas: timeWeightedMean(
+      t.timeMs,
+      (i) => t.ready[i]! + t.starting[i]! + t.draining[i]!,
+      run.workEndMs,
+    ),
     peakReplicas: run.peakReplicas,
-    scaleEvents: run.scaleEvents.length,
-    scaleUps: run.scaleEvents.filter((e) => e.to > e.from).length,
-    scaleDowns: run.scaleEvents.filter((e) => e.to < e.from).length,
+    ...scaleEventCounts(run.scaleEvents),
     flaps: countFlaps(run.scaleEvents, flapWindowMs),
     peakGatewayQueue: run.peakGatewayQueue,
     peakWaiting: run.peakWaiting,

@@ -18,31 +18,31 @@ import { createLogger } from '../../src/observability/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneSkipReason } from '../support/controlplane.js';
 import type { KubeletStandin } from '../support/kubelet-standin.js';
-import { startLoad, type LoadDriver, type RateSchedule } from '../support/load-driver.js';
-import { startController, type ControllerHandle } from '../../src/controller/controller.js';
+import type { LoadDriver } from '../support/load-driver.js';
+import type { ControllerHandle } from '../../src/controller/controller.js';
 import { makeClients, mergePatch } from '../../src/k8s/client.js';
 import { KubeScaleTarget } from '../../src/k8s/scale-target.js';
 import { createMetricSources } from '../../src/metrics/sources.js';
 import {
   condition,
   createPodAutoscaler,
-  emulatorDeployment,
   eventsOf,
   installShippedRbac,
   paStatus,
-  QUICK_INFORMER,
-  QUICK_LEASE,
   runningRequestsAutoscaler,
   shippedRoleKubeConfig,
   specReplicas,
   startE2eCluster,
-  startEmulatorPods,
+  startEmulatedApps,
+  startLeadingController,
+  startPoissonLoad,
   stopAll,
   SYSTEM_NS,
+  waitForReadyPods,
   waitUntil,
   type E2eCluster,
 } from './support/cluster.js';
-import { WorkloadRecorder, formatTimeline } from './support/recorder.js';
+import { formatTimeline, type WorkloadRecorder } from './support/recorder.js';
 import {
   RecordingMetricSource,
   RecordingScaleTarget,
@@ -65,9 +65,6 @@ const WINDOWS = {
   behavior: { scaleDown: { stabilizationWindowSeconds: 5 } },
 };
 
-/** About 11 requests running per L4 replica at 5 req/s of 256 → 32 tokens: 3 pods at a target of 4. */
-const HIGH: Omit<RateSchedule, 'steps'> = { inputTokens: 256, outputTokens: 32, arrivals: 'poisson' };
-
 describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
   let cluster: E2eCluster;
   let standin: KubeletStandin | undefined;
@@ -79,15 +76,7 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
   const drivers: LoadDriver[] = [];
 
   const load = async (deployment: string, rps: number, seconds: number, seed: number) => {
-    const d = await startLoad({
-      kc: cluster.kc,
-      namespace: NS,
-      deployment,
-      rate: { ...HIGH, steps: [{ untilS: seconds, rps }], seed },
-      requestTimeoutMs: 30_000,
-      maxDurationMs: (seconds + 5) * 1000,
-      noPod: 'wait',
-    });
+    const d = await startPoissonLoad(cluster, NS, deployment, { steps: [{ untilS: seconds, rps }], seed });
     drivers.push(d);
     return d;
   };
@@ -97,33 +86,20 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
   beforeAll(async () => {
     cluster = await startE2eCluster({ namespaces: [NS], audit: true });
     await installShippedRbac(cluster.cp);
-    for (const name of APPS) {
-      await cluster.c.apps.createNamespacedDeployment({ namespace: NS, body: emulatorDeployment(name) });
-    }
-    recorder = new WorkloadRecorder(cluster.kc, NS, APPS);
-    await recorder.start();
-    standin = await startEmulatorPods(cluster, NS, { apps: APPS, slot: 2, delayMs: 300 });
+    ({ recorder, standin } = await startEmulatedApps(cluster, NS, { apps: APPS, slot: 2, delayMs: 300 }));
     const { kc: saKc } = await shippedRoleKubeConfig(cluster);
     kube = new KubeScaleTarget({ clients: makeClients(saKc), writeMode: 'update' });
     scale = new RecordingScaleTarget(kube);
-    controller = await startController({
+    controller = await startLeadingController({
       kubeConfig: saKc,
       namespace: NS,
       metrics,
       scaleTarget: scale,
-      periodMs: 1_000,
-      statusRefreshMs: 1_000,
-      leaderElection: QUICK_LEASE,
-      informer: QUICK_INFORMER,
       ...(process.env.E2E_LOG
         ? { log: createLogger({ level: 'debug', destination: openSync(process.env.E2E_LOG, 'w') }) }
         : {}),
     });
-    await waitUntil('the controller leads', 15_000, () => controller!.isLeader());
-    await waitUntil('one Ready pod per Deployment', 30_000, () => {
-      const ready = [...standin!.pods().values()].filter((p) => p.state === 'ready');
-      return ready.length === APPS.length;
-    });
+    await waitForReadyPods(standin!, APPS.length);
   }, 180_000);
 
   afterAll(async () => {
@@ -333,21 +309,12 @@ describe.skipIf(skipReason !== undefined)('e2e: faults', () => {
     );
     const setsBefore = scale.sets.length;
     const t0 = Date.now();
-    const driver = await startLoad({
-      kc: cluster.kc,
-      namespace: NS,
-      deployment: name,
-      rate: {
-        ...HIGH,
-        steps: [
-          { untilS: 25, rps: 5 },
-          { untilS: 55, rps: 0.5 },
-        ],
-        seed: 41,
-      },
-      requestTimeoutMs: 30_000,
-      maxDurationMs: 60_000,
-      noPod: 'wait',
+    const driver = await startPoissonLoad(cluster, NS, name, {
+      steps: [
+        { untilS: 25, rps: 5 },
+        { untilS: 55, rps: 0.5 },
+      ],
+      seed: 41,
     });
     drivers.push(driver);
     // The faults strike while a write is in flight: a few ms after the controller's write starts,

@@ -28,16 +28,15 @@ import type { SimRequest } from '../../simulator/cluster/replica.js';
 import { Rng } from '../../simulator/traces/rng.js';
 import {
   createPodAutoscaler,
-  emulatorDeployment,
   QUICK_INFORMER,
   runningRequestsAutoscaler,
   startE2eCluster,
-  startEmulatorPods,
+  startEmulatedApps,
   stopAll,
-  waitUntil,
+  waitForReadyPods,
   type E2eCluster,
 } from './support/cluster.js';
-import { WorkloadRecorder, formatTimeline, type ReplicaChange } from './support/recorder.js';
+import { formatTimeline, type ReplicaChange, type WorkloadRecorder } from './support/recorder.js';
 import { RecordingMetricSource, spedUpClock } from './support/instruments.js';
 
 const skipReason = await controlPlaneSkipReason();
@@ -113,16 +112,11 @@ describe.skipIf(skipReason !== undefined)('e2e: live run vs simulation of the sa
 
   beforeAll(async () => {
     cluster = await startE2eCluster({ namespaces: [NS] });
-    await cluster.c.apps.createNamespacedDeployment({
-      namespace: NS,
-      body: emulatorDeployment(APP, { graceSeconds: 10 }),
-    });
-    recorder = new WorkloadRecorder(cluster.kc, NS, [APP]);
-    await recorder.start();
     // One process per pod: the emulators' timers do not share the test process's event loop
     // with the load driver, the controller and the informers.
-    standin = await startEmulatorPods(cluster, NS, {
+    ({ recorder, standin } = await startEmulatedApps(cluster, NS, {
       apps: [APP],
+      graceSeconds: 10,
       slot: 4,
       delayMs: DELAY_WALL_MS,
       mode: 'process',
@@ -130,7 +124,7 @@ describe.skipIf(skipReason !== undefined)('e2e: live run vs simulation of the sa
       model: MODEL,
       speedup: S,
       probeMs: 50,
-    });
+    }));
     controller = await startController({
       kubeConfig: cluster.kc,
       namespace: NS,
@@ -140,9 +134,7 @@ describe.skipIf(skipReason !== undefined)('e2e: live run vs simulation of the sa
       leaderElection: false,
       informer: QUICK_INFORMER,
     });
-    await waitUntil('the first pod Ready', 30_000, () =>
-      [...standin!.pods().values()].some((p) => p.state === 'ready'),
-    );
+    await waitForReadyPods(standin!, 1);
   }, 180_000);
 
   afterAll(async () => {

@@ -10,21 +10,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneSkipReason } from '../support/controlplane.js';
 import type { KubeletStandin } from '../support/kubelet-standin.js';
-import { startLoad, type LoadDriver } from '../support/load-driver.js';
+import type { LoadDriver } from '../support/load-driver.js';
 import {
   createPodAutoscaler,
-  emulatorDeployment,
   installShippedRbac,
   runningRequestsAutoscaler,
   shippedRoleKubeConfig,
   specReplicas,
   startE2eCluster,
-  startEmulatorPods,
+  startEmulatedApps,
+  startPoissonLoad,
   SYSTEM_NS,
+  waitForReadyPods,
   waitUntil,
   type E2eCluster,
 } from './support/cluster.js';
-import { WorkloadRecorder, formatTimeline } from './support/recorder.js';
+import { formatTimeline, type WorkloadRecorder } from './support/recorder.js';
 import { accepted, atMs, credentialOf, leaseWrites, readAudit, scaleWrites } from './support/audit.js';
 import { spawnCliController, type CliController } from './support/cli-controller.js';
 
@@ -46,21 +47,7 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
   const drivers: LoadDriver[] = [];
 
   const load = async (rps: number, seconds: number, seed: number) => {
-    const d = await startLoad({
-      kc: cluster.kc,
-      namespace: NS,
-      deployment: APP,
-      rate: {
-        steps: [{ untilS: seconds, rps }],
-        inputTokens: 256,
-        outputTokens: 32,
-        arrivals: 'poisson',
-        seed,
-      },
-      requestTimeoutMs: 30_000,
-      maxDurationMs: (seconds + 5) * 1000,
-      noPod: 'wait',
-    });
+    const d = await startPoissonLoad(cluster, NS, APP, { steps: [{ untilS: seconds, rps }], seed });
     drivers.push(d);
     return d;
   };
@@ -68,10 +55,7 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
   beforeAll(async () => {
     cluster = await startE2eCluster({ namespaces: [NS], audit: true });
     await installShippedRbac(cluster.cp);
-    await cluster.c.apps.createNamespacedDeployment({ namespace: NS, body: emulatorDeployment(APP) });
-    recorder = new WorkloadRecorder(cluster.kc, NS, [APP]);
-    await recorder.start();
-    standin = await startEmulatorPods(cluster, NS, { apps: [APP], slot: 3, delayMs: 300 });
+    ({ recorder, standin } = await startEmulatedApps(cluster, NS, { apps: [APP], slot: 3, delayMs: 300 }));
     // Two tokens of the one shipped ServiceAccount, as two replicas of the controller would have.
     for (const replica of ['a', 'b']) {
       const sa = await shippedRoleKubeConfig(cluster, `${cluster.cp.dir}/controller-${replica}.kubeconfig`);
@@ -93,9 +77,7 @@ describe.skipIf(skipReason !== undefined)('e2e: two controller processes, leader
       }
       return procs.every((p) => p.identity() !== undefined && p.url() !== undefined);
     });
-    await waitUntil('a Ready pod', 30_000, () =>
-      [...standin!.pods().values()].some((p) => p.state === 'ready'),
-    );
+    await waitForReadyPods(standin!, 1);
   }, 180_000);
 
   afterAll(async () => {

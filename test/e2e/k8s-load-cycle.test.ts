@@ -14,27 +14,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneSkipReason } from '../support/controlplane.js';
 import type { KubeletStandin } from '../support/kubelet-standin.js';
 import { startLoad, type LoadResult } from '../support/load-driver.js';
-import { startController, type ControllerHandle } from '../../src/controller/controller.js';
+import type { ControllerHandle } from '../../src/controller/controller.js';
 import { createMetricSources } from '../../src/metrics/sources.js';
 import {
   condition,
   createPodAutoscaler,
-  emulatorDeployment,
   eventsOf,
   installShippedRbac,
   paStatus,
-  QUICK_INFORMER,
-  QUICK_LEASE,
   runningRequestsAutoscaler,
   shippedRoleKubeConfig,
   startE2eCluster,
-  startEmulatorPods,
+  startEmulatedApps,
+  startLeadingController,
   stopAll,
   SYSTEM_NS,
+  waitForReadyPods,
   waitUntil,
   type E2eCluster,
 } from './support/cluster.js';
-import { WorkloadRecorder, formatTimeline, peakBetween, valueAt } from './support/recorder.js';
+import { formatTimeline, peakBetween, valueAt, type WorkloadRecorder } from './support/recorder.js';
 import { RecordingMetricSource } from './support/instruments.js';
 import { accepted, readAudit, scaleWrites } from './support/audit.js';
 
@@ -76,27 +75,14 @@ describe.skipIf(skipReason !== undefined)('e2e: load cycle with KPA and APA', ()
   beforeAll(async () => {
     cluster = await startE2eCluster({ namespaces: [NS], audit: true });
     await installShippedRbac(cluster.cp);
-    for (const name of APPS) {
-      await cluster.c.apps.createNamespacedDeployment({ namespace: NS, body: emulatorDeployment(name) });
-    }
-    recorder = new WorkloadRecorder(cluster.kc, NS, APPS);
-    await recorder.start();
     // In-process emulators: up to a dozen pods on two cores.
-    standin = await startEmulatorPods(cluster, NS, { apps: APPS, slot: 1, delayMs: 500 });
-    controller = await startController({
+    ({ recorder, standin } = await startEmulatedApps(cluster, NS, { apps: APPS, slot: 1, delayMs: 500 }));
+    controller = await startLeadingController({
       kubeConfig: (await shippedRoleKubeConfig(cluster)).kc,
       namespace: NS,
       metrics,
-      periodMs: 1_000,
-      statusRefreshMs: 1_000,
-      leaderElection: QUICK_LEASE,
-      informer: QUICK_INFORMER,
     });
-    await waitUntil('the controller leads', 15_000, () => controller!.isLeader());
-    await waitUntil('one Ready pod per Deployment', 30_000, () => {
-      const ready = [...standin!.pods().values()].filter((p) => p.state === 'ready');
-      return ready.length === 2;
-    });
+    await waitForReadyPods(standin!, APPS.length);
   }, 180_000);
 
   afterAll(async () => {

@@ -10,7 +10,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import type { MetricReading, MetricRequest, PodInfo } from '../../src/engine/sea
 import { PrometheusSource } from '../../src/metrics/prometheus-source.js';
 import { startFakePods, type FakePods } from '../unit/metrics/support/fake-pods.js';
 import { newEngine, renderVllmV1, serveRequests } from '../unit/metrics/support/vllm-page.js';
+import { freeLoopbackPort } from '../support/free-port.js';
 
 function findBinary(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -35,15 +35,6 @@ function findBinary(name: string): string | undefined {
 
 const binary = findBinary('prometheus');
 const required = (process.env.INFERSCALE_REQUIRE_PROMETHEUS ?? '') !== '';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Polls `check` every 200 ms until it returns a value, for at most `limitMs`. */
 async function until<T>(what: string, limitMs: number, check: () => Promise<T | undefined>): Promise<T> {
@@ -117,7 +108,7 @@ describe.skipIf(binary === undefined && !required)('PrometheusSource against a r
     podInfos.push(...pods.info().map((p) => ({ ...p, namespace: 'team-a' })));
 
     dir = mkdtempSync(path.join(os.tmpdir(), 'inferscale-prom-'));
-    const webPort = await freePort();
+    const webPort = await freeLoopbackPort();
     const config = [
       'global:',
       '  scrape_interval: 1s',

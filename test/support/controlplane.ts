@@ -15,7 +15,6 @@
  * Every wait is bounded. See docs/controlplane.md.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import {
   createWriteStream,
   existsSync,
@@ -28,10 +27,11 @@ import {
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { freeLoopbackPort } from './free-port.js';
+import { killOnExit, stopChild } from './child-lifecycle.js';
 
 /** Kubernetes version pinned by hack/controlplane/build.sh (cache sub-directory name). */
 export const K8S_VERSION = 'v1.34.4';
@@ -227,18 +227,6 @@ export async function controlPlaneSkipReason(): Promise<string | undefined> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Resolves true if `p` settles within `ms`, false otherwise; never leaves a timer behind. */
-function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    const done = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    p.then(done, done);
-  });
-}
-
 async function waitFor(
   description: string,
   timeoutMs: number,
@@ -275,19 +263,9 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs = 30_000): Prom
   });
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  srv.unref();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 async function freePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();
-  for (let i = 0; ports.size < n && i < 50; i++) ports.add(await freePort());
+  for (let i = 0; ports.size < n && i < 50; i++) ports.add(await freeLoopbackPort());
   if (ports.size < n) throw new Error('could not find free loopback ports');
   return [...ports];
 }
@@ -310,22 +288,6 @@ function childEnv(): NodeJS.ProcessEnv {
 // ---------------------------------------------------------------------------------------------
 // Process supervision
 
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const c of liveChildren) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  });
-}
-
 class ManagedProcess {
   private child: ChildProcess | undefined;
   private exitPromise: Promise<void> | undefined;
@@ -345,7 +307,6 @@ class ManagedProcess {
 
   start(): void {
     if (this.running) throw new Error(`${this.name} is already running`);
-    installExitHook();
     const log = createWriteStream(this.logFile, { flags: 'a' });
     log.write(
       `\n===== ${new Date().toISOString()} starting ${this.name}: ${this.bin} ${this.args().join(' ')}\n`,
@@ -353,7 +314,7 @@ class ManagedProcess {
     const child = spawn(this.bin, this.args(), { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
     this.child = child;
     this.exitInfo = undefined;
-    liveChildren.add(child);
+    killOnExit(child);
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     if (child.pid !== undefined) {
@@ -367,7 +328,6 @@ class ManagedProcess {
     this.exitPromise = new Promise<void>((resolve) => {
       const done = (info: string) => {
         if (this.child === child && this.exitInfo === undefined) this.exitInfo = info;
-        liveChildren.delete(child);
         rmSync(this.pidFile, { force: true });
         log.end(`===== ${new Date().toISOString()} ${this.name} ${info}\n`);
         resolve();
@@ -386,14 +346,13 @@ class ManagedProcess {
   async stop(opts: StopOptions = {}, graceMs = 15_000): Promise<void> {
     const child = this.child;
     if (!child || this.exitInfo !== undefined) return;
-    child.kill(opts.kill ? 'SIGKILL' : 'SIGTERM');
-    const exited = this.exitPromise as Promise<void>;
-    const timedOut = !(await settlesWithin(exited, graceMs));
-    if (timedOut) {
-      child.kill('SIGKILL');
-      const stillAlive = !(await settlesWithin(exited, 5_000));
-      if (stillAlive) throw new Error(`${this.name} (pid ${child.pid}) did not exit after SIGKILL`);
-    }
+    const gone = await stopChild(
+      child,
+      this.exitPromise as Promise<void>,
+      graceMs,
+      opts.kill ? 'SIGKILL' : 'SIGTERM',
+    );
+    if (!gone) throw new Error(`${this.name} (pid ${child.pid}) did not exit after SIGKILL`);
   }
 }
 

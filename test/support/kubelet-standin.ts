@@ -12,7 +12,7 @@
  * A process that dies on its own is restarted with backoff (CrashLoopBackOff), like restartPolicy
  * Always. Every wait is bounded; stop() kills every child.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
@@ -23,6 +23,7 @@ import * as k8s from '@kubernetes/client-node';
 import { Informer } from '../../src/k8s/informer.js';
 import { errorMessage, rawRequest } from '../../src/k8s/client.js';
 import { silentLogger, type Logger } from '../../src/observability/log.js';
+import { killOnExit, stopChild } from './child-lifecycle.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SLIM_ENTRY = fileURLToPath(new URL('./emulate-entry.ts', import.meta.url));
@@ -201,18 +202,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     const timer = setTimeout(done, Math.max(0, ms));
     signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Resolves true if `p` settles within `ms`. */
-function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    const done = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    p.then(done, done);
   });
 }
 
@@ -416,22 +405,6 @@ interface Workload {
   kill(signal: NodeJS.Signals): void;
 }
 
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const c of liveChildren) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  });
-}
-
 const LOG_TAIL_LINES = 40;
 
 function startChild(
@@ -441,14 +414,13 @@ function startChild(
   logTail: string[],
   urlLine: boolean,
 ): Workload {
-  installExitHook();
   // stdin stays an open pipe: the slim entry exits when it closes, i.e. when this process dies.
   const child = spawn(command.cmd, command.args, {
     cwd: command.cwd ?? REPO_ROOT,
     env: { ...process.env, INFERSCALE_EXIT_WITH_STDIN: '1', ...command.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  liveChildren.add(child);
+  killOnExit(child);
   let alive = true;
   let announced = false;
   const expectedUrl = `http://${ip}:${port}`;
@@ -476,7 +448,6 @@ function startChild(
   const exited = new Promise<string>((resolve) => {
     const done = (info: string) => {
       alive = false;
-      liveChildren.delete(child);
       resolve(info);
     };
     child.once('exit', (code, signal) => done(signal ? `killed by ${signal}` : `exited with code ${code}`));
@@ -498,11 +469,7 @@ function startChild(
       return alive && !signal.aborted && (urlLine ? announced : false);
     },
     async stop(graceMs) {
-      if (!alive) return;
-      child.kill('SIGTERM');
-      if (await settlesWithin(exited, graceMs)) return;
-      child.kill('SIGKILL');
-      await settlesWithin(exited, 5_000);
+      if (alive) await stopChild(child, exited, graceMs);
     },
     kill(signal) {
       if (alive) child.kill(signal);

@@ -12,9 +12,16 @@ import * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../../support/controlplane.js';
 import { startKubeletStandin, type KubeletStandin } from '../../support/kubelet-standin.js';
+import {
+  startController,
+  type ControllerHandle,
+  type ControllerOptions,
+} from '../../../src/controller/controller.js';
 import { loadKubeConfig, makeClients, type KubeClients } from '../../../src/k8s/client.js';
 import type { InferscaleStatus } from '../../../src/api/schema.js';
+import { startLoad, type LoadDriver, type RateStep } from '../../support/load-driver.js';
 import { auditFlags } from './audit.js';
+import { WorkloadRecorder } from './recorder.js';
 
 export const GROUP = 'autoscaling.inferscale.dev';
 export const REPO_ROOT = new URL('../../../', import.meta.url).pathname;
@@ -154,6 +161,40 @@ export const QUICK_LEASE = {
 export const QUICK_INFORMER = { backoff: { initialMs: 100, maxMs: 1_000 } } as const;
 
 /**
+ * The controller in this process as the live e2e tests run it, on the QUICK_LEASE: 1 s ticks and
+ * status refreshes and the QUICK_INFORMER unless `o` says otherwise. Resolves once it leads.
+ */
+export async function startLeadingController(
+  o: Omit<ControllerOptions, 'leaderElection'>,
+): Promise<ControllerHandle> {
+  const controller = await startController({
+    periodMs: 1_000,
+    statusRefreshMs: 1_000,
+    leaderElection: QUICK_LEASE,
+    informer: QUICK_INFORMER,
+    ...o,
+  });
+  try {
+    await waitUntil('the controller leads', 15_000, () => controller.isLeader());
+  } catch (err) {
+    await controller.stop();
+    throw err;
+  }
+  return controller;
+}
+
+export interface EmulatorPodOptions {
+  apps: string[];
+  slot: number;
+  delayMs: number;
+  mode?: 'in-process' | 'process';
+  gpu?: string;
+  model?: string;
+  speedup?: number;
+  probeMs?: number;
+}
+
+/**
  * The pods of `apps` (Deployments in `namespace`) run by the kubelet stand-in as emulated vLLM
  * (Llama-3.1-8B on L4 unless told): `delayMs` of Pending and as much again of loading weights,
  * addresses from ipPoolFor(slot).
@@ -161,16 +202,7 @@ export const QUICK_INFORMER = { backoff: { initialMs: 100, maxMs: 1_000 } } as c
 export function startEmulatorPods(
   cluster: E2eCluster,
   namespace: string,
-  o: {
-    apps: string[];
-    slot: number;
-    delayMs: number;
-    mode?: 'in-process' | 'process';
-    gpu?: string;
-    model?: string;
-    speedup?: number;
-    probeMs?: number;
-  },
+  o: EmulatorPodOptions,
 ): Promise<KubeletStandin> {
   return startKubeletStandin({
     kubeconfigPath: cluster.cp.kubeconfigPath,
@@ -186,6 +218,64 @@ export function startEmulatorPods(
     },
     ipPool: ipPoolFor(o.slot),
     probe: { periodMs: o.probeMs ?? 100 },
+  });
+}
+
+/**
+ * A Deployment of emulated vLLM pods per app in `namespace` (one replica each; `graceSeconds` of
+ * termination grace, 5 unless told), a recorder of their replicas and pods, and the kubelet stand-in
+ * that runs the pods (see startEmulatorPods). Stop both with stopAll.
+ */
+export async function startEmulatedApps(
+  cluster: E2eCluster,
+  namespace: string,
+  o: EmulatorPodOptions & { graceSeconds?: number },
+): Promise<{ recorder: WorkloadRecorder; standin: KubeletStandin }> {
+  const deployment = o.graceSeconds !== undefined ? { graceSeconds: o.graceSeconds } : {};
+  for (const name of o.apps) {
+    await cluster.c.apps.createNamespacedDeployment({
+      namespace,
+      body: emulatorDeployment(name, deployment),
+    });
+  }
+  const recorder = new WorkloadRecorder(cluster.kc, namespace, o.apps);
+  await recorder.start();
+  try {
+    return { recorder, standin: await startEmulatorPods(cluster, namespace, o) };
+  } catch (err) {
+    await recorder.stop();
+    throw err;
+  }
+}
+
+/** Waits until at least `count` of the stand-in's pods are Ready (their readiness probe passes). */
+export async function waitForReadyPods(standin: KubeletStandin, count: number): Promise<void> {
+  await waitUntil(
+    `${count} Ready pod(s)`,
+    30_000,
+    () => [...standin.pods().values()].filter((p) => p.state === 'ready').length >= count,
+  );
+}
+
+/**
+ * Poisson arrivals of 256 → 32-token requests on a Deployment's pods, at each step's rate until its
+ * `untilS` (an emulated L4 replica has about 11 of them running at 5 req/s). Requests wait for a
+ * pod rather than fail; the driver gives up 5 s after the last step.
+ */
+export function startPoissonLoad(
+  cluster: E2eCluster,
+  namespace: string,
+  deployment: string,
+  o: { steps: RateStep[]; seed: number },
+): Promise<LoadDriver> {
+  return startLoad({
+    kc: cluster.kc,
+    namespace,
+    deployment,
+    rate: { steps: o.steps, inputTokens: 256, outputTokens: 32, arrivals: 'poisson', seed: o.seed },
+    requestTimeoutMs: 30_000,
+    maxDurationMs: ((o.steps.at(-1)?.untilS ?? 0) + 5) * 1000,
+    noPod: 'wait',
   });
 }
 

@@ -38,6 +38,14 @@ function rules(
   return { stabilizationWindowSeconds: window, selectPolicy: 'Max', policies, tolerance: 0.1 };
 }
 
+/** The default behavior with the given stabilization windows (seconds). */
+function stabilizationWindows(upWindow: number, downWindow: number): Behavior {
+  return {
+    scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, stabilizationWindowSeconds: upWindow },
+    scaleDown: { ...DEFAULT_BEHAVIOR.scaleDown, stabilizationWindowSeconds: downWindow },
+  };
+}
+
 /** Kubernetes' generateEventsUniformDistribution: events centred in equal segments of the period. */
 function uniformEvents(changes: readonly number[], periodSeconds: number): ScaleEvent[] {
   const segment = periodSeconds / changes.length;
@@ -499,10 +507,6 @@ describe('stabilizeRecommendation: TestNormalizeDesiredReplicasWithBehavior', ()
     replicas,
     atMs: NOW - minutesAgo * 60 * SEC,
   });
-  const behavior = (upWindow: number, downWindow: number): Behavior => ({
-    scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, stabilizationWindowSeconds: upWindow },
-    scaleDown: { ...DEFAULT_BEHAVIOR.scaleDown, stabilizationWindowSeconds: downWindow },
-  });
   const cases: [string, TimedRecommendation[], number, number, number, number, number][] = [
     // name, history, current, desired, up window, down window, expected
     ['empty recommendations for scaling down', [], 100, 5, 0, 0, 5],
@@ -533,7 +537,7 @@ describe('stabilizeRecommendation: TestNormalizeDesiredReplicasWithBehavior', ()
   ];
   it.each(cases)('%s', (_name, history, current, desired, up, down, expected) => {
     const state: BehaviorState = { ...initialBehaviorState(), recommendations: history };
-    const r = stabilizeRecommendation(state, behavior(up, down), NOW, current, desired);
+    const r = stabilizeRecommendation(state, stabilizationWindows(up, down), NOW, current, desired);
     expect(r.replicas).toBe(expected);
     // The new, unstabilised recommendation is recorded; entries older than both windows are
     // dropped (Kubernetes reuses one such slot; the candidates are the same either way).
@@ -545,9 +549,15 @@ describe('stabilizeRecommendation: TestNormalizeDesiredReplicasWithBehavior', ()
 
   it('reports ScaleDownStabilized / ScaleUpStabilized / ReadyForNewScale', () => {
     const hist: BehaviorState = { ...initialBehaviorState(), recommendations: [at(8, 1)] };
-    expect(stabilizeRecommendation(hist, behavior(0, 300), NOW, 10, 3).reason).toBe('ScaleDownStabilized');
-    expect(stabilizeRecommendation(hist, behavior(300, 0), NOW, 1, 9).reason).toBe('ScaleUpStabilized');
-    expect(stabilizeRecommendation(hist, behavior(0, 0), NOW, 1, 9).reason).toBe('ReadyForNewScale');
+    expect(stabilizeRecommendation(hist, stabilizationWindows(0, 300), NOW, 10, 3).reason).toBe(
+      'ScaleDownStabilized',
+    );
+    expect(stabilizeRecommendation(hist, stabilizationWindows(300, 0), NOW, 1, 9).reason).toBe(
+      'ScaleUpStabilized',
+    );
+    expect(stabilizeRecommendation(hist, stabilizationWindows(0, 0), NOW, 1, 9).reason).toBe(
+      'ReadyForNewScale',
+    );
   });
 });
 
@@ -643,10 +653,7 @@ describe('§2.6.3 stabilisation sequences: AIBrix (inverted, W-2) versus ours (K
     upWindow: number,
     downWindow: number,
   ): { aibrix: number[]; ours: number[] } {
-    const behavior: Behavior = {
-      scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, stabilizationWindowSeconds: upWindow },
-      scaleDown: { ...DEFAULT_BEHAVIOR.scaleDown, stabilizationWindowSeconds: downWindow },
-    };
+    const behavior = stabilizationWindows(upWindow, downWindow);
     let history: TimedRecommendation[] = [];
     let state = initialBehaviorState();
     const aibrix: number[] = [];
@@ -668,23 +675,29 @@ describe('§2.6.3 stabilisation sequences: AIBrix (inverted, W-2) versus ours (K
     return { aibrix, ours };
   }
 
-  it('S1 (0 s / 300 s): AIBrix scales down at once; we hold the recent high', () => {
-    const r = both(
-      [
+  const sequences: {
+    name: string;
+    steps: Step[];
+    up: number;
+    down: number;
+    aibrix: number[];
+    ours: number[];
+  }[] = [
+    {
+      name: 'S1 (0 s / 300 s): AIBrix scales down at once; we hold the recent high',
+      steps: [
         [0, 4, 4],
         [10, 4, 2],
         [20, 2, 2],
       ],
-      0,
-      300,
-    );
-    expect(r.aibrix).toEqual([4, 2, 2]);
-    expect(r.ours).toEqual([4, 4, 2]);
-  });
-
-  it('S2 (0 s / 300 s): AIBrix goes below the recommendation (min of {3,5,4}); we do not', () => {
-    const r = both(
-      [
+      up: 0,
+      down: 300,
+      aibrix: [4, 2, 2],
+      ours: [4, 4, 2],
+    },
+    {
+      name: 'S2 (0 s / 300 s): AIBrix goes below the recommendation (min of {3,5,4}); we do not',
+      steps: [
         [0, 6, 3],
         [10, 3, 5],
         [20, 5, 4],
@@ -692,41 +705,42 @@ describe('§2.6.3 stabilisation sequences: AIBrix (inverted, W-2) versus ours (K
         [310, 5, 4],
         [320, 4, 4],
       ],
-      0,
-      300,
-    );
-    expect(r.aibrix).toEqual([3, 5, 3, 5, 4, 4]);
-    expect(r.ours).toEqual([3, 5, 5, 5, 5, 4]);
-  });
-
-  it('S3 (60 s / 300 s): AIBrix takes the max on the way up; we take the min', () => {
-    const r = both(
-      [
+      up: 0,
+      down: 300,
+      aibrix: [3, 5, 3, 5, 4, 4],
+      ours: [3, 5, 5, 5, 5, 4],
+    },
+    {
+      name: 'S3 (60 s / 300 s): AIBrix takes the max on the way up; we take the min',
+      steps: [
         [0, 2, 6],
         [10, 6, 3],
         [20, 3, 3],
         [30, 3, 2],
         [80, 2, 3],
       ],
-      60,
-      300,
-    );
-    expect(r.aibrix).toEqual([6, 3, 3, 2, 3]);
-    expect(r.ours).toEqual([6, 6, 3, 3, 2]);
-  });
-
-  it('S4 (0 s / 0 s): both pass the recommendation through', () => {
-    const r = both(
-      [
+      up: 60,
+      down: 300,
+      aibrix: [6, 3, 3, 2, 3],
+      ours: [6, 6, 3, 3, 2],
+    },
+    {
+      name: 'S4 (0 s / 0 s): both pass the recommendation through',
+      steps: [
         [0, 2, 3],
         [10, 3, 6],
         [20, 6, 4],
       ],
-      0,
-      0,
-    );
-    expect(r.aibrix).toEqual([3, 6, 4]);
-    expect(r.ours).toEqual([3, 6, 4]);
+      up: 0,
+      down: 0,
+      aibrix: [3, 6, 4],
+      ours: [3, 6, 4],
+    },
+  ];
+  it.each(sequences)('$name', (sq) => {
+    const r = both(sq.steps, sq.up, sq.down);
+    expect(r.aibrix).toEqual(sq.aibrix);
+    expect(r.ours).toEqual(sq.ours);
   });
 });
 

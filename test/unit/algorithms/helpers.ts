@@ -12,6 +12,27 @@ export interface InputOptions {
   metric?: string;
 }
 
+/** The input every builder below shares; `sample` and the target type are what differ. */
+function input(
+  currentReplicas: number,
+  target: number,
+  sample: MetricSample | undefined,
+  defaults: { readyPods: number; targetType: TargetType },
+  opts: InputOptions,
+): AlgorithmInput {
+  return {
+    nowMs: opts.nowMs ?? T0,
+    currentReplicas,
+    readyPods: opts.readyPods ?? defaults.readyPods,
+    startingPods: opts.startingPods ?? 0,
+    metric: opts.metric ?? 'm',
+    target,
+    targetType: opts.targetType ?? defaults.targetType,
+    sample,
+    bounds: opts.bounds ?? { min: 1, max: 10 },
+  };
+}
+
 /** Per-pod sample: every listed value belongs to a ready pod (`undefined` = failed read). */
 export function podsInput(
   currentReplicas: number,
@@ -23,17 +44,13 @@ export function podsInput(
     scope: 'pods',
     pods: values.map((value, i) => ({ pod: `pod-${i}`, ready: true, value })),
   };
-  return {
-    nowMs: opts.nowMs ?? T0,
+  return input(
     currentReplicas,
-    readyPods: opts.readyPods ?? values.length,
-    startingPods: opts.startingPods ?? 0,
-    metric: opts.metric ?? 'm',
     target,
-    targetType: opts.targetType ?? 'AverageValue',
     sample,
-    bounds: opts.bounds ?? { min: 1, max: 10 },
-  };
+    { readyPods: values.length, targetType: 'AverageValue' },
+    opts,
+  );
 }
 
 export function globalInput(
@@ -42,17 +59,8 @@ export function globalInput(
   value: number | undefined,
   opts: InputOptions = {},
 ): AlgorithmInput {
-  return {
-    nowMs: opts.nowMs ?? T0,
-    currentReplicas,
-    readyPods: opts.readyPods ?? currentReplicas,
-    startingPods: opts.startingPods ?? 0,
-    metric: opts.metric ?? 'm',
-    target,
-    targetType: opts.targetType ?? 'Value',
-    sample: { scope: 'global', value },
-    bounds: opts.bounds ?? { min: 1, max: 10 },
-  };
+  const sample: MetricSample = { scope: 'global', value };
+  return input(currentReplicas, target, sample, { readyPods: currentReplicas, targetType: 'Value' }, opts);
 }
 
 export function noSampleInput(
@@ -60,17 +68,13 @@ export function noSampleInput(
   target: number,
   opts: InputOptions = {},
 ): AlgorithmInput {
-  return {
-    nowMs: opts.nowMs ?? T0,
+  return input(
     currentReplicas,
-    readyPods: opts.readyPods ?? currentReplicas,
-    startingPods: opts.startingPods ?? 0,
-    metric: opts.metric ?? 'm',
     target,
-    targetType: opts.targetType ?? 'AverageValue',
-    sample: undefined,
-    bounds: opts.bounds ?? { min: 1, max: 10 },
-  };
+    undefined,
+    { readyPods: currentReplicas, targetType: 'AverageValue' },
+    opts,
+  );
 }
 
 export function clamp(n: number, min: number, max: number): number {

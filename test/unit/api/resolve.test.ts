@@ -5,45 +5,50 @@ import { ResolvedPodAutoscalerSchema } from '../../../src/api/resolved.js';
 
 type Obj = Record<string, unknown>;
 
-function aibrix(spec: Obj = {}, annotations?: Record<string, string>): Obj {
+/** A KPA PodAutoscaler of `llama` on one pod metric, in the group `apiVersion` names; `spec` overrides. */
+function podAutoscaler(
+  apiVersion: string,
+  metricsSource: Obj,
+  spec: Obj,
+  annotations?: Record<string, string>,
+): Obj {
   return {
-    apiVersion: 'autoscaling.aibrix.ai/v1alpha1',
+    apiVersion,
     kind: 'PodAutoscaler',
     metadata: { name: 'pa', namespace: 'ns', ...(annotations ? { annotations } : {}) },
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llama' },
       maxReplicas: 5,
       scalingStrategy: 'KPA',
-      metricsSources: [
-        {
-          metricSourceType: 'pod',
-          protocolType: 'http',
-          port: '8000',
-          path: '/metrics',
-          targetMetric: 'num_requests_running',
-          targetValue: '8',
-        },
-      ],
+      metricsSources: [metricsSource],
       ...spec,
     },
   };
 }
 
-function ours(spec: Obj = {}, annotations?: Record<string, string>): Obj {
-  return {
-    apiVersion: 'autoscaling.inferscale.dev/v1alpha1',
-    kind: 'PodAutoscaler',
-    metadata: { name: 'pa', namespace: 'ns', ...(annotations ? { annotations } : {}) },
-    spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llama' },
-      maxReplicas: 5,
-      scalingStrategy: 'KPA',
-      metricsSources: [
-        { metricSourceType: 'pod', port: 8000, targetMetric: 'vllm:num_requests_running', targetValue: '8' },
-      ],
-      ...spec,
+function aibrix(spec: Obj = {}, annotations?: Record<string, string>): Obj {
+  return podAutoscaler(
+    'autoscaling.aibrix.ai/v1alpha1',
+    {
+      metricSourceType: 'pod',
+      protocolType: 'http',
+      port: '8000',
+      path: '/metrics',
+      targetMetric: 'num_requests_running',
+      targetValue: '8',
     },
-  };
+    spec,
+    annotations,
+  );
+}
+
+function ours(spec: Obj = {}, annotations?: Record<string, string>): Obj {
+  return podAutoscaler(
+    'autoscaling.inferscale.dev/v1alpha1',
+    { metricSourceType: 'pod', port: 8000, targetMetric: 'vllm:num_requests_running', targetValue: '8' },
+    spec,
+    annotations,
+  );
 }
 
 function issuesOf(r: ResolveResult) {

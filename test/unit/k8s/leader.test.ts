@@ -34,20 +34,20 @@ class FakeLeaseStore implements LeaseClient {
   }
 }
 
+/** A candidate for the Lease sys/lease in `store`; `extra` sets the clock, timings and hooks. */
 function elector(
   store: LeaseClient,
   identity: string,
-  clock: ManualClock,
   extra: Partial<ConstructorParameters<typeof LeaderElector>[0]> = {},
 ) {
-  return new LeaderElector({ leases: store, namespace: 'sys', name: 'lease', identity, clock, ...extra });
+  return new LeaderElector({ leases: store, namespace: 'sys', name: 'lease', identity, ...extra });
 }
 
 describe('LeaderElector.tryAcquireOrRenew', () => {
   it('creates the lease when missing, then renews it keeping acquireTime and transitions', async () => {
     const store = new FakeLeaseStore();
     const clock = new ManualClock(1_000_000);
-    const a = elector(store, 'a', clock);
+    const a = elector(store, 'a', { clock });
     expect(await a.tryAcquireOrRenew()).toBe(true);
     expect(store.record).toMatchObject({
       holderIdentity: 'a',
@@ -68,8 +68,8 @@ describe('LeaderElector.tryAcquireOrRenew', () => {
   it('does not take a lease held by someone else until it has been unchanged for a full lease duration', async () => {
     const store = new FakeLeaseStore();
     const clock = new ManualClock(0);
-    const a = elector(store, 'a', clock);
-    const b = elector(store, 'b', clock);
+    const a = elector(store, 'a', { clock });
+    const b = elector(store, 'b', { clock });
     await a.tryAcquireOrRenew();
     expect(await b.tryAcquireOrRenew()).toBe(false); // b first sees the record at t=0
     clock.advance(10_000);
@@ -90,9 +90,9 @@ describe('LeaderElector.tryAcquireOrRenew', () => {
   it('lets exactly one of two candidates win a race for an expired lease (resourceVersion CAS)', async () => {
     const store = new FakeLeaseStore();
     const clock = new ManualClock(0);
-    await elector(store, 'old', clock).tryAcquireOrRenew();
-    const b = elector(store, 'b', clock);
-    const c = elector(store, 'c', clock);
+    await elector(store, 'old', { clock }).tryAcquireOrRenew();
+    const b = elector(store, 'b', { clock });
+    const c = elector(store, 'c', { clock });
     await b.tryAcquireOrRenew();
     await c.tryAcquireOrRenew();
     clock.advance(20_000);
@@ -104,8 +104,8 @@ describe('LeaderElector.tryAcquireOrRenew', () => {
   it('takes a released lease at once', async () => {
     const store = new FakeLeaseStore();
     const clock = new ManualClock(0);
-    const a = elector(store, 'a', clock);
-    const b = elector(store, 'b', clock);
+    const a = elector(store, 'a', { clock });
+    const b = elector(store, 'b', { clock });
     await a.tryAcquireOrRenew();
     expect(await b.tryAcquireOrRenew()).toBe(false);
     await a.release();
@@ -113,28 +113,11 @@ describe('LeaderElector.tryAcquireOrRenew', () => {
     expect(await b.tryAcquireOrRenew()).toBe(true);
   });
 
-  it('rejects timings that cannot be safe', () => {
-    const store = new FakeLeaseStore();
-    expect(
-      () =>
-        new LeaderElector({
-          leases: store,
-          namespace: 's',
-          name: 'l',
-          leaseDurationMs: 10_000,
-          renewDeadlineMs: 10_000,
-        }),
-    ).toThrow(/renew deadline/);
-    expect(
-      () =>
-        new LeaderElector({
-          leases: store,
-          namespace: 's',
-          name: 'l',
-          renewDeadlineMs: 1_000,
-          retryPeriodMs: 1_000,
-        }),
-    ).toThrow(/retry period/);
+  it.each([
+    [{ leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }, /renew deadline/],
+    [{ renewDeadlineMs: 1_000, retryPeriodMs: 1_000 }, /retry period/],
+  ])('rejects timings that cannot be safe: %j', (timing, error) => {
+    expect(() => elector(new FakeLeaseStore(), 'a', timing)).toThrow(error);
   });
 });
 
@@ -144,11 +127,7 @@ describe('LeaderElector loop', () => {
   it('leads, steps down when renewals fail past the renew deadline, and campaigns again', async () => {
     const store = new FakeLeaseStore();
     const events: string[] = [];
-    const a = new LeaderElector({
-      leases: store,
-      namespace: 'sys',
-      name: 'lease',
-      identity: 'a',
+    const a = elector(store, 'a', {
       ...fast,
       onStartedLeading: () => void events.push('start'),
       onStoppedLeading: (reason) => void events.push(`stop: ${reason}`),
@@ -181,22 +160,8 @@ describe('LeaderElector loop', () => {
       },
       onStoppedLeading: () => void leaders--,
     };
-    const a = new LeaderElector({
-      leases: store,
-      namespace: 'sys',
-      name: 'lease',
-      identity: 'a',
-      ...fast,
-      ...hooks,
-    });
-    const b = new LeaderElector({
-      leases: store,
-      namespace: 'sys',
-      name: 'lease',
-      identity: 'b',
-      ...fast,
-      ...hooks,
-    });
+    const a = elector(store, 'a', { ...fast, ...hooks });
+    const b = elector(store, 'b', { ...fast, ...hooks });
     a.start();
     await vi.waitFor(() => expect(a.isLeader).toBe(true));
     b.start();

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedMetricSource } from '../../../src/api/resolved.js';
 import type { MetricRequest, PodInfo } from '../../../src/engine/seams.js';
 import { PrometheusSource, substituteQuery } from '../../../src/metrics/prometheus-source.js';
+import { readyPod } from '../../support/pod-info.js';
 
 let server: http.Server;
 let endpoint = '';
@@ -41,15 +42,7 @@ const vector = (series: [Record<string, string>, string][]) => ({
   data: { resultType: 'vector', result: series.map(([metric, v]) => ({ metric, value: [1731220351.5, v] })) },
 });
 
-const pod = (name: string): PodInfo => ({
-  name,
-  namespace: 'team-a',
-  ip: '10.0.0.1',
-  phase: 'Running',
-  ready: true,
-  terminating: false,
-  labels: {},
-});
+const pod = (name: string): PodInfo => readyPod(name, { namespace: 'team-a', ip: '10.0.0.1' });
 
 function req(query: string, over: Partial<ResolvedMetricSource> = {}, pods: PodInfo[] = []): MetricRequest {
   return {

@@ -16,6 +16,7 @@ import {
   parseQuantity,
   ResourceSource,
 } from '../../../src/metrics/resource-source.js';
+import { readyPod } from '../../support/pod-info.js';
 
 const NOW = Date.parse('2026-01-10T12:00:00Z');
 let server: http.Server;
@@ -56,16 +57,8 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const pod = (name: string, over: Partial<PodInfo> = {}): PodInfo => ({
-  name,
-  namespace: 'team-a',
-  ip: '10.0.0.1',
-  phase: 'Running',
-  ready: true,
-  terminating: false,
-  labels: {},
-  ...over,
-});
+const pod = (name: string, over: Partial<PodInfo> = {}): PodInfo =>
+  readyPod(name, { namespace: 'team-a', ip: '10.0.0.1', ...over });
 
 function req(over: Partial<ResolvedMetricSource>, pods: PodInfo[]): MetricRequest {
   return {

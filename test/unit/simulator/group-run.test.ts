@@ -21,6 +21,7 @@ import {
 } from '../../../simulator/cluster/group.js';
 import { ReplicaModel } from '../../../simulator/model/replica.js';
 import { Rng } from '../../../simulator/traces/rng.js';
+import { readyPod } from '../../support/pod-info.js';
 
 const MODEL = 'Llama-3.1-8B';
 let solver: MilpSolver;
@@ -147,63 +148,36 @@ describe('token histograms: the simulator’s direct read equals the production 
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it('both give the same cumulative prompt and generation histograms', async () => {
-    const source = new HttpTokenHistogramSource({ timeoutMs: 2000 });
+  /** One production scrape of the pod `name` on 127.0.0.1:`o.port`: what the engine would read. */
+  async function scrapeOnePod(name: string, o: { port: number; timeoutMs: number; deadlineMs: number }) {
+    const source = new HttpTokenHistogramSource({ timeoutMs: o.timeoutMs });
     try {
       const reading = await source.read({
         owner: { namespace: 'default', name: 'g' },
-        pods: [
-          {
-            name: 'p',
-            namespace: 'default',
-            ip: '127.0.0.1',
-            phase: 'Running',
-            ready: true,
-            terminating: false,
-            labels: {},
-          },
-        ],
-        scrape: { protocol: 'http', port, path: '/metrics' },
+        pods: [readyPod(name)],
+        scrape: { protocol: 'http', port: o.port, path: '/metrics' },
         nowMs: 0,
-        deadlineMs: 5_000,
+        deadlineMs: o.deadlineMs,
       });
-      const got = reading.get('p');
-      expect(got && 'snapshot' in got).toBe(true);
-      const direct = replica.tokenSnapshot();
-      const scraped = (got as { snapshot: typeof direct }).snapshot;
-      expect(scraped.prompt?.count).toBe(40);
-      expect(scraped.prompt).toEqual(direct.prompt);
-      expect(scraped.generation).toEqual(direct.generation);
+      return reading.get(name);
     } finally {
       source.close();
     }
+  }
+
+  it('both give the same cumulative prompt and generation histograms', async () => {
+    const got = await scrapeOnePod('p', { port, timeoutMs: 2000, deadlineMs: 5_000 });
+    expect(got && 'snapshot' in got).toBe(true);
+    const direct = replica.tokenSnapshot();
+    const scraped = (got as { snapshot: typeof direct }).snapshot;
+    expect(scraped.prompt?.count).toBe(40);
+    expect(scraped.prompt).toEqual(direct.prompt);
+    expect(scraped.generation).toEqual(direct.generation);
   });
 
   it('a pod that does not answer is an error for that pod, not zero', async () => {
-    const source = new HttpTokenHistogramSource({ timeoutMs: 500 });
-    try {
-      const reading = await source.read({
-        owner: { namespace: 'default', name: 'g' },
-        pods: [
-          {
-            name: 'gone',
-            namespace: 'default',
-            ip: '127.0.0.1',
-            phase: 'Running',
-            ready: true,
-            terminating: false,
-            labels: {},
-          },
-        ],
-        scrape: { protocol: 'http', port: 1, path: '/metrics' },
-        nowMs: 0,
-        deadlineMs: 1_000,
-      });
-      expect(reading.get('gone')).toMatchObject({
-        error: expect.stringMatching(/pod gone \(http:\/\/127\.0\.0\.1:1\/metrics\)/),
-      });
-    } finally {
-      source.close();
-    }
+    expect(await scrapeOnePod('gone', { port: 1, timeoutMs: 500, deadlineMs: 1_000 })).toMatchObject({
+      error: expect.stringMatching(/pod gone \(http:\/\/127\.0\.0\.1:1\/metrics\)/),
+    });
   });
 });

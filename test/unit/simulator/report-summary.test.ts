@@ -8,7 +8,9 @@ import {
   latencyOverTime,
   loadSeries,
   requestLatencies,
+  scaleEventCounts,
   summarizeRun,
+  timeWeightedMean,
 } from '../../../simulator/report/summary.js';
 import { fakeFactory, requests } from './support/fake-replica.js';
 
@@ -38,6 +40,26 @@ describe('flaps', () => {
     );
     expect(countFlaps([ev(0, 1, 3), ev(60_000, 3, 5), ev(120_000, 5, 6)], 300_000)).toBe(0);
     expect(countFlaps([ev(0, 1, 3), ev(400_000, 3, 1)], 300_000)).toBe(0);
+  });
+});
+
+describe('scale events and mean replicas', () => {
+  it('counts scale events by direction', () => {
+    const ev = (from: number, to: number) => ({ timeMs: 0, from, to });
+    expect(scaleEventCounts([ev(1, 3), ev(3, 2), ev(2, 2), ev(2, 5)])).toEqual({
+      scaleEvents: 4,
+      scaleUps: 2,
+      scaleDowns: 1,
+    });
+  });
+
+  it('weights each sample by how long it lasted, up to the end of the work', () => {
+    // 2 replicas for 1 s, 4 for 2 s, 1 for the 0.3 s until the work ends; the last sample is past it.
+    const counts = [2, 4, 1, 9];
+    expect(timeWeightedMean([0, 1000, 3000, 4000], (i) => counts[i]!, 3300)).toBe(3.1212); // 10.3 / 3.3
+    // Samples that start after the end count for nothing.
+    expect(timeWeightedMean([0, 1000, 3000, 4000], (i) => counts[i]!, 2500)).toBe(3.2); // 8 / 2.5
+    expect(timeWeightedMean([0], () => 5, 1000)).toBeNull();
   });
 });
 

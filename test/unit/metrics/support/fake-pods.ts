@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { PodInfo } from '../../../../src/engine/seams.js';
+import { readyPod } from '../../../support/pod-info.js';
 
 export type Behaviour =
   | { kind: 'page'; body: () => string; contentType?: string }
@@ -100,16 +101,7 @@ export async function startFakePods(
       return state.maxInFlight;
     },
     info(overrides = []) {
-      return pods.map((p, i) => ({
-        name: p.name,
-        namespace: 'ns',
-        ip: p.ip,
-        phase: 'Running' as const,
-        ready: true,
-        terminating: false,
-        labels: {},
-        ...overrides[i],
-      }));
+      return pods.map((p, i) => readyPod(p.name, { namespace: 'ns', ip: p.ip, ...overrides[i] }));
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -2,11 +2,27 @@
  * Renders `/metrics` pages the way vLLM (V1 and V0) and SGLang expose them through Python's
  * prometheus_client (text format 0.0.4): sorted label names, Go-style float formatting, `_created`
  * moved into a separate gauge family after its metric, histogram samples as buckets, `_count`,
- * `_sum`. Family names, labels and bucket bounds follow /work/shared/reference §1.2, §1.3, §1.5.
+ * `_sum`. Family names and labels follow /work/shared/reference §1.2, §1.3, §1.5; the bucket bounds
+ * are the simulator's (simulator/model/metrics.ts), which follow the same sections.
  *
  * Used to produce test/fixtures/metrics/*.txt, by the scraper tests (counters that move between
  * scrapes) and by bench/scrape-tick.bench.ts (emulated pods).
  */
+import {
+  buckets125,
+  ITERATION_TOKENS_BUCKETS,
+  PARAMS_N_BUCKETS,
+  SGLANG_E2E_BUCKETS,
+  SGLANG_ITL_BUCKETS,
+  SGLANG_TTFT_BUCKETS,
+  V0_ITERATION_TOKENS_BUCKETS,
+  V0_REQUEST_LATENCY_BUCKETS,
+  V0_TPOT_BUCKETS,
+  V0_TTFT_BUCKETS,
+  V1_ITL_BUCKETS,
+  V1_REQUEST_LATENCY_BUCKETS,
+  V1_TTFT_BUCKETS,
+} from '../../../../simulator/model/metrics.js';
 
 /** A histogram held as per-bucket (non-cumulative) counts; the last slot is the +Inf bucket. */
 export interface Hist {
@@ -24,48 +40,6 @@ export function observe(h: Hist, value: number, times = 1): void {
   if (i === -1) i = h.bounds.length;
   h.counts[i] = (h.counts[i] ?? 0) + times;
   h.sum += value * times;
-}
-
-export const V1_TTFT = [
-  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
-  80.0, 160.0, 640.0, 2560.0,
-];
-export const V1_ITL = [
-  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
-];
-export const V1_REQUEST_LATENCY = [
-  0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
-  960.0, 1920.0, 7680.0,
-];
-export const V1_ITERATION_TOKENS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
-export const PARAMS_N = [1, 2, 5, 10, 20];
-export const V0_TTFT = [
-  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
-export const V0_TPOT = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5];
-export const V0_REQUEST_LATENCY = [
-  0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0,
-];
-export const V0_ITERATION_TOKENS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8096];
-export const SGLANG_TTFT = [0.1, 0.2, 0.4, 0.6, 0.8, 1, 2, 4, 6, 8, 10, 20, 40, 60, 80, 100, 200, 400];
-export const SGLANG_ITL = [
-  0.002, 0.004, 0.006, 0.008, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.06, 0.08, 0.1, 0.2, 0.4, 0.6,
-  0.8, 1, 2, 4, 6, 8,
-];
-export const SGLANG_E2E = [
-  0.1, 0.2, 0.4, 0.6, 0.8, 1, 2, 4, 6, 8, 10, 20, 40, 60, 80, 100, 200, 400, 600, 1200, 1800, 2400,
-];
-
-/** vLLM's `build_1_2_5_buckets(max_model_len)`. */
-export function buckets125(max: number): number[] {
-  const out: number[] = [];
-  for (let exp = 0; ; exp++) {
-    for (const m of [1, 2, 5]) {
-      const v = m * 10 ** exp;
-      if (v > max) return out;
-      out.push(v);
-    }
-  }
 }
 
 /** Python `repr(float)` as prometheus_client's `floatToGoString` adjusts it. */
@@ -203,10 +177,10 @@ export function newEngine(model: string, engine = '0', maxModelLen = 8192): Engi
     preemptions: 0,
     prefixQueries: 0,
     prefixHits: 0,
-    ttft: hist(V1_TTFT),
-    itl: hist(V1_ITL),
-    e2e: hist(V1_REQUEST_LATENCY),
-    queue: hist(V1_REQUEST_LATENCY),
+    ttft: hist(V1_TTFT_BUCKETS),
+    itl: hist(V1_ITL_BUCKETS),
+    e2e: hist(V1_REQUEST_LATENCY_BUCKETS),
+    queue: hist(V1_REQUEST_LATENCY_BUCKETS),
     promptLen: hist(buckets125(maxModelLen)),
     genLen: hist(buckets125(maxModelLen)),
   };
@@ -406,7 +380,7 @@ export function renderVllmV1(engines: EngineState[], opts: RenderOptions = {}): 
     'vllm:iteration_tokens_total',
     'Histogram of number of tokens per engine_step.',
     eachH((e) => {
-      const h = hist(V1_ITERATION_TOKENS);
+      const h = hist(ITERATION_TOKENS_BUCKETS);
       h.counts[6] = e.generationTokens / 40;
       h.sum = e.generationTokens + e.promptTokens;
       return h;
@@ -416,7 +390,7 @@ export function renderVllmV1(engines: EngineState[], opts: RenderOptions = {}): 
     'vllm:request_params_n',
     'Histogram of the n request parameter.',
     eachH((e) => {
-      const h = hist(PARAMS_N);
+      const h = hist(PARAMS_N_BUCKETS);
       h.counts[0] = e.ttft.counts.reduce((a, b) => a + b, 0);
       h.sum = h.counts[0];
       return h;
@@ -521,7 +495,7 @@ export function renderVllmV0(engines: EngineState[], opts: RenderOptions = {}): 
     'vllm:iteration_tokens_total',
     'Histogram of number of tokens per engine_step.',
     eachH((e) => {
-      const h = hist(V0_ITERATION_TOKENS);
+      const h = hist(V0_ITERATION_TOKENS_BUCKETS);
       h.counts[6] = e.generationTokens / 40;
       h.sum = e.generationTokens + e.promptTokens;
       return h;
@@ -530,22 +504,22 @@ export function renderVllmV0(engines: EngineState[], opts: RenderOptions = {}): 
   w.histogram(
     'vllm:time_to_first_token_seconds',
     'Histogram of time to first token in seconds.',
-    eachH((e) => rebucket(e.ttft, V0_TTFT)),
+    eachH((e) => rebucket(e.ttft, V0_TTFT_BUCKETS)),
   );
   w.histogram(
     'vllm:time_per_output_token_seconds',
     'Histogram of time per output token in seconds.',
-    eachH((e) => rebucket(e.itl, V0_TPOT)),
+    eachH((e) => rebucket(e.itl, V0_TPOT_BUCKETS)),
   );
   w.histogram(
     'vllm:e2e_request_latency_seconds',
     'Histogram of end to end request latency in seconds.',
-    eachH((e) => rebucket(e.e2e, V0_REQUEST_LATENCY)),
+    eachH((e) => rebucket(e.e2e, V0_REQUEST_LATENCY_BUCKETS)),
   );
   w.histogram(
     'vllm:request_queue_time_seconds',
     'Histogram of time spent in WAITING phase for request.',
-    eachH((e) => rebucket(e.queue, V0_REQUEST_LATENCY)),
+    eachH((e) => rebucket(e.queue, V0_REQUEST_LATENCY_BUCKETS)),
   );
   lengthHistograms(w, engines, L);
   w.gauge('vllm:cache_config_info', 'Information of the LLMEngine CacheConfig', [
@@ -653,17 +627,17 @@ export function renderSglang(engines: EngineState[], opts: RenderOptions = {}): 
   w.histogram(
     'sglang:time_to_first_token_seconds',
     'Histogram of time to first token in seconds.',
-    th((e) => rebucket(e.ttft, SGLANG_TTFT)),
+    th((e) => rebucket(e.ttft, SGLANG_TTFT_BUCKETS)),
   );
   w.histogram(
     'sglang:inter_token_latency_seconds',
     'Histogram of inter-token latency in seconds.',
-    th((e) => rebucket(e.itl, SGLANG_ITL)),
+    th((e) => rebucket(e.itl, SGLANG_ITL_BUCKETS)),
   );
   w.histogram(
     'sglang:e2e_request_latency_seconds',
     'Histogram of End-to-end request latency in seconds',
-    th((e) => rebucket(e.e2e, SGLANG_E2E)),
+    th((e) => rebucket(e.e2e, SGLANG_E2E_BUCKETS)),
   );
   return w.toString();
 }
