@@ -6,7 +6,9 @@
  * 1. With a plan, each Deployment wants the plan's count; a reactive recommendation (KPA/APA/HPA on
  *    that Deployment's own pods, when configured) is a floor: `max(plan, reactive)`. The plan sizes
  *    for the load measured over a window and the profiles' idea of a replica; the floor catches
- *    what both miss (a burst inside the window, a profile that flatters the hardware).
+ *    what both miss (a burst inside the window, a profile that flatters the hardware). On a
+ *    Deployment the plan sets to 0 the floor counts only while a planned Deployment's own floor
+ *    is above its plan (or unknown), or nothing is planned.
  * 2. Without a plan (no profile, no data, infeasible, solver failure) nothing is lowered: each
  *    Deployment keeps its size, raised to its reactive recommendation if that is higher. The
  *    reason is a status condition, never a silent fall back to the minimum.
@@ -27,24 +29,36 @@ import { clamp } from '../bounds.js';
 import type { Behavior } from '../params.js';
 import type { OptimizeResult } from './optimize.js';
 
+type PlanResult = Extract<OptimizeResult, { kind: 'plan' }>;
+
 export interface PlanChoiceInput {
   nowMs: number;
-  /** The cheapest plan for the load. */
-  cheapest: Extract<OptimizeResult, { kind: 'plan' }>;
-  /** The load re-solved with every count fixed at its current value: a plan iff it still serves. */
+  /** The cheapest plan for the load now. */
+  cheapest: PlanResult;
+  /** The load now re-solved with every count fixed at its current value: a plan iff it still serves. */
   current?: OptimizeResult;
-  /** The cheapest plan keeping every current replica (only adds). Consulted when `current` fails. */
+  /**
+   * The cheapest plan for the window's envelope (every bucket at its peak over the scale-down
+   * stabilisation window) with no count above its current value (only removes); absent until
+   * the envelope covers a whole window.
+   */
+  subtractive?: OptimizeResult;
+  /** The cheapest plan for the envelope, solved on demand; absent when the envelope is the load now. */
+  peak?: () => OptimizeResult;
+  /** The cheapest plan for the envelope keeping every current replica (only adds). Consulted when `current` fails. */
   additive?: OptimizeResult;
   /** Tolerated extra cost of keeping or extending the current mix (0.1 = 10 %). */
   hysteresis: number;
-  /** A cheaper mix must stay cheaper this long before the group moves to it (scale-down window). */
+  /** A cheaper mix must stay cheaper this long before the group moves (scale-down window). */
   windowMs: number;
   /** Since when a materially cheaper mix than the current one has been on offer. */
   cheaperSinceMs: number | undefined;
+  /** The load fell by more than the headroom over the last window: it has not settled yet. */
+  falling: boolean;
 }
 
 export interface PlanChoice {
-  result: Extract<OptimizeResult, { kind: 'plan' }>;
+  result: PlanResult;
   cheaperSinceMs: number | undefined;
   /** Why the chosen plan is not the cheapest, when it is not. */
   note?: string;
@@ -52,45 +66,71 @@ export interface PlanChoice {
 
 /**
  * Which plan the group follows:
- * - the current mix still serves the load: keep it while it costs at most `hysteresis` more than
- *   the cheapest, and otherwise until the cheaper mix has been on offer for `windowMs` (the
- *   scale-down stabilisation, applied to the mix as a whole);
- * - it does not (the load grew): the cheapest plan that only adds replicas, if within
- *   `hysteresis` of the cheapest; else the cheapest. Growing is never delayed.
+ * - the current mix still serves the load: drop the replicas the window's envelope does not need
+ *   (the subtractive plan: the scale-down stabilisation of the HPA, which keeps the highest
+ *   recommendation of the window). Keep the mix while it costs at most `hysteresis` more than the
+ *   cheapest for the load now, and otherwise until a cheaper mix has been on offer for `windowMs`
+ *   and the load has stopped falling; then move to the cheapest mix for the envelope, if that is
+ *   materially cheaper too. A mix sized for the trough of a noisy load would not serve its next
+ *   peak; one chosen while the load still falls is outgrown by a subset of the current mix a
+ *   moment later; and every move to another type costs cold starts and, until the old pods
+ *   drain, paying for both;
+ * - it does not (the load grew): the cheapest plan for the envelope that only adds replicas, if
+ *   within `hysteresis` of the cheapest for the envelope; else that cheapest. Growing is never
+ *   delayed, and the new mix is sized for the window's peak, not for the tick's estimate.
  */
 export function choosePlan(input: PlanChoiceInput): PlanChoice {
-  const { cheapest, current, additive, hysteresis, nowMs } = input;
-  const cost = cheapest.plan.costPerHour;
-  const within = (r: Extract<OptimizeResult, { kind: 'plan' }>): boolean =>
-    r.plan.costPerHour <= cost * (1 + hysteresis) + 1e-9;
-  const mix = (r: Extract<OptimizeResult, { kind: 'plan' }>) =>
+  const { cheapest, current, subtractive, additive, hysteresis, nowMs } = input;
+  const within = (r: PlanResult, than: PlanResult): boolean =>
+    r.plan.costPerHour <= than.plan.costPerHour * (1 + hysteresis) + 1e-9;
+  const mix = (r: PlanResult) =>
     r.plan.gpus
       .filter((g) => g.replicas > 0)
       .map((g) => `${g.replicas}×${g.gpu}`)
       .join(' + ') || 'nothing';
+  const usd = (r: PlanResult) => `${r.plan.costPerHour.toFixed(3)}/h`;
+  // The envelope's plan is one more solve: only when a move is due.
+  const forPeak = (): PlanResult => {
+    const peaked = input.peak?.();
+    return peaked?.kind === 'plan' ? peaked : cheapest;
+  };
   if (current?.kind === 'plan') {
-    if (within(current)) return { result: current, cheaperSinceMs: undefined };
+    const kept =
+      subtractive?.kind === 'plan' && subtractive.plan.costPerHour < current.plan.costPerHour - 1e-9
+        ? subtractive
+        : current;
+    if (within(kept, cheapest)) return { result: kept, cheaperSinceMs: undefined };
     const since = input.cheaperSinceMs ?? nowMs;
-    if (nowMs - since >= input.windowMs) return { result: cheapest, cheaperSinceMs: undefined };
+    const waited = nowMs - since >= input.windowMs;
+    const sized = waited && !input.falling ? forPeak() : undefined;
+    if (sized !== undefined && !within(kept, sized)) return { result: sized, cheaperSinceMs: undefined };
+    const cheaper = `${mix(cheapest)} would cost ${usd(cheapest)} instead of ${usd(kept)}`;
     return {
-      result: current,
+      result: kept,
       cheaperSinceMs: since,
-      note: `keeping the current mix: ${mix(cheapest)} would cost ${cost.toFixed(3)}/h instead of ${current.plan.costPerHour.toFixed(3)}/h, and has for ${Math.round((nowMs - since) / 1000)} s of the ${Math.round(input.windowMs / 1000)} s window`,
+      note:
+        sized !== undefined
+          ? `keeping the current mix: ${cheaper} for the load now, but the peak of the window needs ${mix(sized)} at ${usd(sized)}`
+          : waited
+            ? `keeping the current mix: ${cheaper}, but the load is still falling`
+            : `keeping the current mix: ${cheaper}, and has for ${Math.round((nowMs - since) / 1000)} s of the ${Math.round(input.windowMs / 1000)} s window`,
     };
   }
-  if (additive?.kind === 'plan' && within(additive)) {
+  const sized = forPeak();
+  if (additive?.kind === 'plan' && within(additive, sized)) {
+    const cost = sized.plan.costPerHour;
     const extra = cost > 0 ? additive.plan.costPerHour / cost - 1 : 0;
     return {
       result: additive,
       cheaperSinceMs: undefined,
       ...(extra > 1e-9
         ? {
-            note: `only adding to the current mix: ${(extra * 100).toFixed(1)} % above the cheapest (${mix(cheapest)}), within the ${(hysteresis * 100).toFixed(0)} % hysteresis`,
+            note: `only adding to the current mix: ${(extra * 100).toFixed(1)} % above the cheapest (${mix(sized)}), within the ${(hysteresis * 100).toFixed(0)} % hysteresis`,
           }
         : {}),
     };
   }
-  return { result: cheapest, cheaperSinceMs: undefined };
+  return { result: sized, cheaperSinceMs: undefined };
 }
 
 export interface GroupTargetInput {
@@ -145,14 +185,28 @@ export function decideGroup(input: GroupDecisionInput): GroupDecision {
   const plan = result.kind === 'plan' ? result.plan : undefined;
   const planned = new Map(plan?.gpus.map((g) => [g.gpu, g.replicas]) ?? []);
 
-  // 1–2: the recommendation before behavior.
+  // 1–2: the recommendation before behavior. A floor on a Deployment the plan sets to 0 counts
+  // only while the plan's own Deployments are short by their floors (or unknown, or there are
+  // none): otherwise what reaches it is what a gateway spills or spreads to any pod that exists,
+  // and the floor would keep a type the plan left alive for as long as a request arrives.
+  const inPlan = input.targets.filter((t) => (planned.get(t.gpu) ?? 0) > 0);
+  const planShort =
+    inPlan.length === 0 ||
+    inPlan.some((t) => t.reactive === undefined || t.reactive > (planned.get(t.gpu) ?? 0));
   const recs = input.targets.map((t): { rec: number | undefined; reason: string; planned?: number } => {
     if (t.current === undefined) return { rec: undefined, reason: 'scale unreadable; left alone' };
     const reactive = t.reactive;
     if (plan !== undefined) {
       const p = planned.get(t.gpu) ?? 0;
-      if (reactive !== undefined && reactive > p) {
+      if (reactive !== undefined && reactive > p && (p > 0 || planShort)) {
         return { rec: reactive, planned: p, reason: `plan ${p}, raised to the reactive floor ${reactive}` };
+      }
+      if (reactive !== undefined && reactive > p) {
+        return {
+          rec: p,
+          planned: p,
+          reason: `plan ${p}; reactive floor ${reactive} not applied: the planned Deployments are within their own floors, so this one only gets overflow`,
+        };
       }
       return { rec: p, planned: p, reason: `plan ${p}` };
     }

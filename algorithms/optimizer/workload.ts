@@ -43,6 +43,36 @@ export function scaleWorkload(workload: Workload, factor: number): Workload {
   };
 }
 
+/**
+ * Every cell at its highest rate over `workloads` (same grid): a load that each of them fits in.
+ * A model group sizes a new mix for it, so the mix serves every estimate of the window, whichever
+ * cells peaked when (planning for the peak total alone would miss a window whose long prompts
+ * peaked at another time than its short ones).
+ */
+export function workloadEnvelope(workloads: readonly Workload[]): Workload {
+  const first = workloads[0];
+  if (first === undefined) throw new Error('workloadEnvelope: no workload');
+  const rps = first.rps.map((row) => [...row]);
+  let clampedRps = first.clampedRps;
+  for (const w of workloads.slice(1)) {
+    if (!sameGrid(w.grid, first.grid)) throw new Error('workloadEnvelope: workloads on different grids');
+    w.rps.forEach((row, i) =>
+      row.forEach((r, o) => {
+        if (r > rps[i]![o]!) rps[i]![o] = r;
+      }),
+    );
+    clampedRps = Math.max(clampedRps, w.clampedRps);
+  }
+  const totalRps = rps.reduce((s, row) => s + row.reduce((a, r) => a + r, 0), 0);
+  return { grid: first.grid, rps, totalRps, clampedRps: Math.min(clampedRps, totalRps) };
+}
+
+export function sameGrid(a: Grid, b: Grid): boolean {
+  const eq = (x: readonly number[], y: readonly number[]) =>
+    x.length === y.length && x.every((v, i) => v === y[i]);
+  return eq(a.input, b.input) && eq(a.output, b.output);
+}
+
 /** The non-empty cells, largest first: for tables and logs. */
 export function workloadCells(workload: Workload): Array<{ input: number; output: number; rps: number }> {
   const cells: Array<{ input: number; output: number; rps: number }> = [];

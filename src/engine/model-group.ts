@@ -28,7 +28,14 @@ import { optimize, type OptimizeResult, type Plan } from '../../algorithms/optim
 import type { MilpSolver } from '../../algorithms/optimizer/milp.js';
 import type { GpuOption } from '../../algorithms/optimizer/problem.js';
 import type { Profile } from '../../algorithms/optimizer/profile.js';
-import { emptyWorkload, scaleWorkload, type LoadEstimate } from '../../algorithms/optimizer/workload.js';
+import {
+  emptyWorkload,
+  sameGrid,
+  scaleWorkload,
+  workloadEnvelope,
+  type LoadEstimate,
+  type Workload,
+} from '../../algorithms/optimizer/workload.js';
 import { choosePlan, decideGroup, type GroupTargetDecision } from '../../algorithms/optimizer/group.js';
 import { TokenHistory } from '../optimizer/engine-load.js';
 import { matchProfiles, type ProfileSource } from '../optimizer/profile-source.js';
@@ -94,10 +101,16 @@ export interface GroupTickResult {
 interface GroupRuntime {
   history: TokenHistory;
   behavior: Map<string, BehaviorState>;
+  /** The loads planned for over the scale-down stabilisation window (their envelope sizes a new mix). */
+  planned: Array<{ atMs: number; workload: Workload }>;
   /** Since when a materially cheaper mix has been on offer (plan-level stabilisation). */
   cheaperSinceMs?: number;
   /** Per target, the counts of the plan the group last chose. */
   committed?: number[];
+  /** The measured load fell by more than the headroom over the last window. */
+  falling?: boolean;
+  /** When the first load was planned for (the envelope covers a whole window after that). */
+  firstPlannedMs?: number;
   /** Measured total rates, for the trend, and when the first was. */
   rates: Array<{ atMs: number; rps: number }>;
   firstRateMs?: number;
@@ -151,6 +164,7 @@ export class ModelGroupEngine {
 
     // 2. Token histograms of every ready pod → the model's workload.
     const ready = states.flatMap((s) => s.ready);
+    for (const pod of states.flatMap((s) => s.unready)) rt.history.starting(pod.name, nowMs);
     const reading = ready.length
       ? await this.opts.tokens
           .read({
@@ -218,12 +232,12 @@ export class ModelGroupEngine {
     let result: OptimizeResult;
     try {
       const solver = await this.solver();
-      const solve = (options: readonly GpuOption[]): OptimizeResult =>
+      const solve = (options: readonly GpuOption[], on: LoadEstimate): OptimizeResult =>
         optimize(
           {
             ...(matched.model !== undefined ? { model: matched.model } : {}),
             gpus: options,
-            load,
+            load: on,
             options: {
               sliceFactor: opt.sliceFactor,
               headroom: opt.headroom,
@@ -232,7 +246,9 @@ export class ModelGroupEngine {
           },
           solver,
         );
-      result = solve(gpus);
+      const windowSeconds = pa.behavior.scaleDown.stabilizationWindowSeconds;
+      const envelope = peakLoad(load, rt, nowMs, windowSeconds);
+      result = solve(gpus, load);
       // The mix the group follows is the last plan it chose (live counts may differ for a while:
       // old replicas held until new ones are ready, reactive floors); at first, the live counts.
       const followed = rt.committed ?? states.map((st) => st.current);
@@ -240,19 +256,37 @@ export class ModelGroupEngine {
         const fixed = (g: GpuOption, i: number) => clampTo(g, followed[i]!);
         const current = solve(
           gpus.map((g, i) => ({ ...g, minReplicas: fixed(g, i), maxReplicas: fixed(g, i) })),
+          load,
         );
+        let peaked: OptimizeResult | undefined;
+        const peak = () => (peaked ??= solve(gpus, envelope!));
+        // Shrinking within the mix needs an envelope over a whole window (the HPA's stabilisation).
+        const subtractive =
+          current.kind === 'plan' && nowMs - (rt.firstPlannedMs ?? nowMs) >= windowSeconds * 1000
+            ? solve(
+                gpus.map((g, i) => ({ ...g, maxReplicas: fixed(g, i) })),
+                envelope ?? load,
+              )
+            : undefined;
+        // A past peak beyond what can be had does not stop the group from serving the load now.
         const additive =
           current.kind === 'plan'
             ? undefined
-            : solve(gpus.map((g, i) => ({ ...g, minReplicas: fixed(g, i) })));
+            : solve(
+                gpus.map((g, i) => ({ ...g, minReplicas: fixed(g, i) })),
+                envelope !== undefined && peak().kind === 'plan' ? envelope : load,
+              );
         const choice = choosePlan({
           nowMs,
           cheapest: result,
           current,
+          ...(envelope !== undefined ? { peak } : {}),
+          ...(subtractive !== undefined ? { subtractive } : {}),
           ...(additive !== undefined ? { additive } : {}),
           hysteresis: opt.hysteresis,
-          windowMs: pa.behavior.scaleDown.stabilizationWindowSeconds * 1000,
+          windowMs: windowSeconds * 1000,
           cheaperSinceMs: rt.cheaperSinceMs,
+          falling: rt.falling === true,
         });
         rt.cheaperSinceMs = choice.cheaperSinceMs;
         result = choice.note
@@ -388,6 +422,8 @@ export class ModelGroupEngine {
   ): Promise<{
     current: number | undefined;
     ready: PodInfo[];
+    /** Live pods not ready (starting, or failing their readiness probe). */
+    unready: PodInfo[];
     starting: number;
     error?: GroupTargetResult['error'];
   }> {
@@ -398,6 +434,7 @@ export class ModelGroupEngine {
       return {
         current: undefined,
         ready: [],
+        unready: [],
         starting: 0,
         error: {
           stage: 'get-scale',
@@ -412,12 +449,14 @@ export class ModelGroupEngine {
       return {
         current: scale.replicas,
         ready,
+        unready: live.filter((p) => !(p.phase === 'Running' && p.ready)),
         starting: Math.max(live.length - ready.length, scale.replicas - ready.length, 0),
       };
     } catch (err) {
       return {
         current: scale.replicas,
         ready: [],
+        unready: [],
         starting: 0,
         error: {
           stage: 'list-pods',
@@ -471,7 +510,7 @@ export class ModelGroupEngine {
     ]);
     let rt = this.runtimes.get(key);
     if (rt === undefined || rt.specKey !== specKey) {
-      rt = { history: new TokenHistory(), behavior: new Map(), rates: [], specKey };
+      rt = { history: new TokenHistory(), behavior: new Map(), rates: [], planned: [], specKey };
       this.runtimes.set(key, rt);
     }
     return rt;
@@ -499,6 +538,7 @@ function withTrend(
   let past: { atMs: number; rps: number } | undefined;
   for (const r of rt.rates) if (r.atMs <= cutoff) past = r;
   if (past !== undefined) rt.rates = rt.rates.filter((r) => r.atMs >= past!.atMs);
+  rt.falling = past !== undefined && rps < past.rps / (1 + headroom);
   // An estimate from before the history covered a whole window is not a baseline for a trend.
   const settled = past !== undefined && past.atMs >= rt.firstRateMs + windowSeconds * 1000;
   if (forecastSeconds <= 0 || past === undefined || !settled || !(rps > 0)) return load;
@@ -514,6 +554,38 @@ function withTrend(
     notes: [
       ...load.notes,
       `planning for ${(rps * ratio).toFixed(2)} req/s: the load grew from ${past.rps.toFixed(2)} to ${rps.toFixed(2)} req/s in ${Math.round((nowMs - past.atMs) / 1000)} s; extrapolated ${forecastSeconds} s ahead`,
+    ],
+  };
+}
+
+/**
+ * The envelope of the loads planned for over the scale-down stabilisation window (every cell at
+ * its peak), when it exceeds the load now; records the load now. A new mix is sized for it, so a
+ * dip of the load does not buy a mix its next peak outgrows: the window's stabilisation, applied
+ * to the mix as a whole (the HPA keeps the highest recommendation of the window the same way).
+ */
+function peakLoad(
+  load: LoadEstimate,
+  rt: GroupRuntime,
+  nowMs: number,
+  windowSeconds: number,
+): Extract<LoadEstimate, { kind: 'ok' }> | undefined {
+  if (load.kind !== 'ok') return undefined;
+  const now = load.workload;
+  rt.firstPlannedMs ??= nowMs;
+  rt.planned = rt.planned.filter(
+    (p) => p.atMs > nowMs - windowSeconds * 1000 && p.atMs < nowMs && sameGrid(p.workload.grid, now.grid),
+  );
+  rt.planned.push({ atMs: nowMs, workload: now });
+  const peak = workloadEnvelope(rt.planned.map((p) => p.workload));
+  if (!(peak.totalRps > now.totalRps * 1.001)) return undefined;
+  const since = Math.round((nowMs - rt.planned[0]!.atMs) / 1000);
+  return {
+    kind: 'ok',
+    workload: peak,
+    notes: [
+      ...load.notes,
+      `sized for the peak of the last ${since} s: ${peak.totalRps.toFixed(2)} req/s (every bucket at its highest; ${now.totalRps.toFixed(2)} req/s now)`,
     ],
   };
 }

@@ -68,6 +68,30 @@ function increase(
   return histogramIncrease(earlier, later);
 }
 
+/** One pod's increase from `before` to `now`; a counter that went backwards makes it missing. */
+function podIncrease(
+  pod: string,
+  before: TokenSnapshot,
+  now: TokenSnapshot,
+  windowSeconds?: number,
+): PodTokenHistograms {
+  try {
+    return {
+      pod,
+      prompt: increase(before.prompt, now.prompt),
+      generation: increase(before.generation, now.generation),
+      ...(windowSeconds !== undefined ? { windowSeconds } : {}),
+    };
+  } catch (err) {
+    return {
+      pod,
+      prompt: undefined,
+      generation: undefined,
+      problem: err instanceof Error ? err.message : String(err),
+    };
+  }
+}
+
 /**
  * Per-pod increases between two scrapes. A pod missing from either scrape, or whose bucket layout
  * changed, is reported missing (its histograms `undefined`), never as zero load.
@@ -88,20 +112,7 @@ export function podIncreases(
       });
       continue;
     }
-    try {
-      pods.push({
-        pod,
-        prompt: increase(before.prompt, now.prompt),
-        generation: increase(before.generation, now.generation),
-      });
-    } catch (err) {
-      pods.push({
-        pod,
-        prompt: undefined,
-        generation: undefined,
-        problem: err instanceof Error ? err.message : String(err),
-      });
-    }
+    pods.push(podIncrease(pod, before, now));
   }
   return pods;
 }
@@ -129,16 +140,25 @@ export function workloadFromScrapes(input: {
  * the baseline tick B (the latest tick at least `windowMs` ago, or the first tick while the
  * history is younger) to now. Per pod:
  * - its snapshot at (or, after a missed scrape, its newest before) B is its baseline;
- * - else, if it was created after B, it starts from zero (its engine's counters began at 0), so
- *   what it finished before its first scrape counts too;
+ * - else, if it was created after B, or seen starting (live, not ready, never scraped) at or
+ *   after B, it starts from zero (its engine's counters began at 0 and a pod that is not ready
+ *   gets no requests), so what it finished before its first scrape counts too;
  * - else (a pod older than B first scraped later, e.g. after a controller restart) its oldest
  *   snapshot is the baseline and its rate is taken over its own shorter span;
  * - else it has no baseline yet and is reported missing, never as zero load.
+ *
+ * A pod that left (scaled down, draining, no longer ready) still finished its requests inside the
+ * span: its increase up to its last snapshot counts until that snapshot is older than B. Without
+ * both rules a switch between GPU types reads as a change of load: a new pod's short span
+ * extrapolated over the window counts the traffic it took from the others twice, and a drained
+ * pod's completions vanish from the sum.
  */
 export class TokenHistory {
   private readonly pods = new Map<string, Array<{ atMs: number; snap: TokenSnapshot }>>();
   /** Times at which snapshots were recorded, ascending. */
   private readonly ticks: number[] = [];
+  /** Per pod seen live but not ready before its first scrape, the last such tick. */
+  private readonly startingAt = new Map<string, number>();
 
   record(pod: string, atMs: number, snap: TokenSnapshot): void {
     if (this.ticks.length === 0 || (this.ticks[this.ticks.length - 1] as number) < atMs)
@@ -152,10 +172,16 @@ export class TokenHistory {
     list.push({ atMs, snap });
   }
 
+  /** A pod is live but not ready at `atMs`: if it was never scraped, its counters are still zero. */
+  starting(pod: string, atMs: number): void {
+    if (!this.pods.has(pod)) this.startingAt.set(pod, atMs);
+  }
+
   /**
-   * Increases up to `nowMs` (the snapshots recorded at `nowMs`) for `pods`; `failed` names pods
-   * whose read failed this tick, with why. Drops snapshots no later baseline can need, and pods
-   * not listed.
+   * Increases up to `nowMs` (the snapshots recorded at `nowMs`) for the ready `pods`, then for the
+   * pods that left within the span (up to their last snapshot); `failed` names pods whose read
+   * failed this tick, with why. Drops snapshots no later baseline can need, and pods that left
+   * before the span.
    */
   increases(
     nowMs: number,
@@ -165,7 +191,6 @@ export class TokenHistory {
   ): PodTokenHistograms[] {
     const out: PodTokenHistograms[] = [];
     const live = new Set(pods.map((p) => p.name));
-    for (const name of this.pods.keys()) if (!live.has(name)) this.pods.delete(name);
     const earlier = this.ticks.filter((t) => t < nowMs);
     let baseTick: number | undefined;
     for (const t of earlier) if (t <= nowMs - windowMs) baseTick = t;
@@ -174,6 +199,9 @@ export class TokenHistory {
     if (baseTick !== undefined) {
       const keepFrom = this.ticks.indexOf(baseTick);
       if (keepFrom > 0) this.ticks.splice(0, keepFrom);
+    }
+    for (const [name, atMs] of this.startingAt) {
+      if (baseTick !== undefined && atMs < baseTick) this.startingAt.delete(name);
     }
     for (const { name: pod, createdAtMs } of pods) {
       const missing = (problem: string) =>
@@ -193,42 +221,60 @@ export class TokenHistory {
         missing('first scrape: no baseline yet');
         continue;
       }
-      let base: { atMs: number; snap: TokenSnapshot } | undefined;
-      let baseIndex = -1;
-      for (let i = list.length - 2; i >= 0; i--) {
-        const s = list[i] as { atMs: number; snap: TokenSnapshot };
-        if (s.atMs <= baseTick) {
-          base = s;
-          baseIndex = i;
-          break;
-        }
-      }
-      let windowSeconds: number;
-      if (base !== undefined) {
-        if (baseIndex > 0) list.splice(0, baseIndex);
-        windowSeconds = (nowMs - base.atMs) / 1000;
-      } else if (createdAtMs !== undefined && createdAtMs >= baseTick) {
-        base = { atMs: baseTick, snap: zeroSnapshot(now.snap) };
-        windowSeconds = (nowMs - baseTick) / 1000;
-      } else if (list.length >= 2) {
-        base = list[0] as { atMs: number; snap: TokenSnapshot };
-        windowSeconds = (nowMs - base.atMs) / 1000;
-      } else {
+      const fresh =
+        (createdAtMs !== undefined && createdAtMs >= baseTick) ||
+        (this.startingAt.get(pod) ?? -Infinity) >= baseTick;
+      const base = this.baseline(list, baseTick, fresh);
+      if (base === undefined) {
         missing('first scrape of this pod: no baseline yet');
         continue;
       }
-      try {
-        out.push({
-          pod,
-          prompt: increase(base.snap.prompt, now.snap.prompt),
-          generation: increase(base.snap.generation, now.snap.generation),
-          windowSeconds,
-        });
-      } catch (err) {
-        missing(err instanceof Error ? err.message : String(err));
+      this.push(out, pod, base, now, nowMs);
+    }
+    // Pods that left: what they finished inside the span, over the whole span.
+    for (const [pod, list] of this.pods) {
+      if (live.has(pod)) continue;
+      const last = list[list.length - 1];
+      if (baseTick === undefined || last === undefined || last.atMs <= baseTick) {
+        this.pods.delete(pod);
+        continue;
       }
+      const base = this.baseline(list, baseTick, (this.startingAt.get(pod) ?? -Infinity) >= baseTick);
+      // A pod first scraped within the span without a known zero: its share of the span is unknown.
+      if (base !== undefined && base.atMs <= baseTick) this.push(out, pod, base, last, nowMs);
     }
     return out;
+  }
+
+  /**
+   * The snapshot at or before `baseTick` (dropping older ones), else zero at `baseTick` for a pod
+   * that started within the span, else the pod's oldest snapshot if it has a later one.
+   */
+  private baseline(
+    list: Array<{ atMs: number; snap: TokenSnapshot }>,
+    baseTick: number,
+    fresh: boolean,
+  ): { atMs: number; snap: TokenSnapshot } | undefined {
+    for (let i = list.length - 2; i >= 0; i--) {
+      const s = list[i] as { atMs: number; snap: TokenSnapshot };
+      if (s.atMs <= baseTick) {
+        if (i > 0) list.splice(0, i);
+        return s;
+      }
+    }
+    const now = list[list.length - 1] as { atMs: number; snap: TokenSnapshot };
+    if (fresh) return { atMs: baseTick, snap: zeroSnapshot(now.snap) };
+    return list.length >= 2 ? (list[0] as { atMs: number; snap: TokenSnapshot }) : undefined;
+  }
+
+  private push(
+    out: PodTokenHistograms[],
+    pod: string,
+    base: { atMs: number; snap: TokenSnapshot },
+    now: { snap: TokenSnapshot },
+    nowMs: number,
+  ): void {
+    out.push(podIncrease(pod, base.snap, now.snap, (nowMs - base.atMs) / 1000));
   }
 
   get size(): number {

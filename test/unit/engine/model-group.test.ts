@@ -126,9 +126,9 @@ describe('ModelGroupEngine', () => {
     expect(r.cluster.writes).toEqual([]);
   });
 
-  it('the reactive floor raises a Deployment above the plan, and is the only signal without a plan', async () => {
-    const r = rig(1, 0);
-    const pa = groupPa(
+  /** The group with a KPA floor on running requests, 10 per pod. */
+  const withFloor = (spec: Record<string, unknown> = {}) =>
+    groupPa(
       {},
       {
         metricsSources: [
@@ -139,9 +139,13 @@ describe('ModelGroupEngine', () => {
             targetValue: '10',
           },
         ],
-        kpa: { maxScaleUpRate: 10 },
+        ...spec,
       },
     );
+
+  it('the reactive floor raises a Deployment above the plan, and is the only signal without a plan', async () => {
+    const r = rig(1, 0);
+    const pa = withFloor({ kpa: { maxScaleUpRate: 10 } });
     // First tick: no data for the optimizer, but the KPA sees 50 running requests on 1 pod → 5.
     r.metrics.podValues.set('llama-a10g-0', { 'vllm:num_requests_running': 50 });
     let res = await r.engine.tick(pa);
@@ -159,6 +163,45 @@ describe('ModelGroupEngine', () => {
       [0, undefined, 0],
     ]);
     expect(res.targets[0]?.reason).toMatch(/raised to the reactive floor 5/);
+  });
+
+  it('after a switch the old type drains although overflow keeps its floor up; a burst keeps it', async () => {
+    const r = rig(6, 0);
+    const pa = withFloor();
+    // Every A10G still has a request running (what a gateway spills or spreads to any pod).
+    const running = (pod: string, n: number) =>
+      r.metrics.podValues.set(pod, { 'vllm:num_requests_running': n });
+    for (let i = 0; i < 6; i++) running(`llama-a10g-${i}`, 1);
+    running('llama-h100-0', 5);
+    await r.engine.tick(pa);
+    r.serve(6, 15);
+    let res = await r.engine.tick(pa);
+    // 6 req/s: one H100 ($4) beats six A10Gs ($6); the A10Gs stay until it is ready.
+    expect(res.targets.map((t) => [t.gpu, t.planned, t.desired])).toEqual([
+      ['A10G', 0, 6],
+      ['H100', 1, 1],
+    ]);
+    r.serve(6, 15);
+    res = await r.engine.tick(pa);
+    // (The KPA holds the A10Gs at 6: it lowers no count on a window younger than its own.)
+    expect(res.targets.map((t) => [t.planned, t.reactive, t.desired])).toEqual([
+      [0, 6, 0],
+      [1, 1, 1],
+    ]);
+    expect(res.targets[0]?.reason).toMatch(/reactive floor 6 not applied/);
+    // A burst the window has not seen: the H100's own floor rises above the plan, and the
+    // capacity still there is kept.
+    const burst = rig(6, 1);
+    for (let i = 0; i < 6; i++)
+      burst.metrics.podValues.set(`llama-a10g-${i}`, { 'vllm:num_requests_running': 1 });
+    burst.metrics.podValues.set('llama-h100-0', { 'vllm:num_requests_running': 25 });
+    await burst.engine.tick(pa);
+    burst.serve(6, 15);
+    res = await burst.engine.tick(pa);
+    expect(res.targets.map((t) => [t.planned, t.reactive, t.desired])).toEqual([
+      [0, 6, 6],
+      [1, 4, 4],
+    ]);
   });
 
   it('a window without requests keeps one replica unless scale-to-zero is on', async () => {

@@ -43,7 +43,13 @@ const target = (
 });
 
 describe('choosePlan', () => {
-  const base = { nowMs: 1_000_000, hysteresis: 0.1, windowMs: 300_000, cheaperSinceMs: undefined };
+  const base = {
+    nowMs: 1_000_000,
+    hysteresis: 0.1,
+    windowMs: 300_000,
+    cheaperSinceMs: undefined,
+    falling: false,
+  };
 
   it('keeps the current mix while it costs at most the hysteresis more', () => {
     const c = choosePlan({ ...base, cheapest: plan({ H100: 1 }, 4), current: plan({ A10G: 4 }, 4.3) });
@@ -51,39 +57,93 @@ describe('choosePlan', () => {
     expect(c.cheaperSinceMs).toBeUndefined();
   });
 
-  it('moves to a materially cheaper mix only after it stayed cheaper for the window', () => {
-    const cheapest = plan({ H100: 1 }, 4);
-    const current = plan({ A10G: 6 }, 6);
-    let c = choosePlan({ ...base, cheapest, current });
+  it('moves to a materially cheaper mix only after it stayed cheaper for the window, sized for its peak', () => {
+    const cheapest = plan({ A100: 1 }, 2.5); // for the load now
+    const current = plan({ H100: 1 }, 4);
+    const peakOfWindow = plan({ A100: 1, L4: 1 }, 3.3);
+    let solved = 0;
+    const peak = () => (solved++, peakOfWindow);
+    let c = choosePlan({ ...base, cheapest, current, peak });
     expect(c.result).toBe(current);
     expect(c.cheaperSinceMs).toBe(base.nowMs);
-    expect(c.note).toMatch(/keeping the current mix: 1×H100 would cost 4\.000\/h instead of 6\.000\/h/);
-    c = choosePlan({
-      ...base,
-      nowMs: base.nowMs + 299_000,
-      cheapest,
-      current,
-      cheaperSinceMs: c.cheaperSinceMs,
-    });
+    expect(c.note).toMatch(
+      /keeping the current mix: 1×A100 would cost 2\.500\/h instead of 4\.000\/h, and has for 0 s/,
+    );
+    expect(solved).toBe(0); // the envelope is solved only when a move is due
+    const later = { ...base, cheapest, current, cheaperSinceMs: c.cheaperSinceMs };
+    c = choosePlan({ ...later, nowMs: base.nowMs + 299_000, peak });
     expect(c.result).toBe(current);
-    c = choosePlan({
-      ...base,
-      nowMs: base.nowMs + 300_000,
-      cheapest,
-      current,
-      cheaperSinceMs: c.cheaperSinceMs,
-    });
-    expect(c.result).toBe(cheapest);
+    // After the window: not the trough's mix (1 A100) but the one for the window's peak.
+    c = choosePlan({ ...later, nowMs: base.nowMs + 300_000, peak });
+    expect(c.result).toBe(peakOfWindow);
     expect(c.cheaperSinceMs).toBeUndefined();
+    // Without an envelope (the load did not dip), the cheapest for the load now.
+    c = choosePlan({ ...later, nowMs: base.nowMs + 300_000 });
+    expect(c.result).toBe(cheapest);
   });
 
-  it('grows at once: only adding within the hysteresis, else the cheapest', () => {
-    const cheapest = plan({ H100: 1 }, 4);
+  it('keeps the current mix when the peak of the window needs about as much', () => {
+    const current = plan({ H100: 1 }, 3.95);
+    const c = choosePlan({
+      ...base,
+      cheapest: plan({ A100: 1 }, 2.5),
+      current,
+      peak: () => plan({ A100: 1, L4: 2 }, 4.1),
+      cheaperSinceMs: base.nowMs - 600_000,
+    });
+    expect(c.result).toBe(current);
+    expect(c.cheaperSinceMs).toBe(base.nowMs - 600_000);
+    expect(c.note).toMatch(/but the peak of the window needs 1×A100 \+ 2×L4 at 4\.100\/h/);
+  });
+
+  it('does not move to another mix while the load is still falling', () => {
+    const current = plan({ H100: 2 }, 7.9);
+    const c = choosePlan({
+      ...base,
+      cheapest: plan({ H100: 1 }, 3.95),
+      current,
+      peak: () => plan({ A100: 1, H100: 1 }, 6.45),
+      cheaperSinceMs: base.nowMs - 600_000,
+      falling: true,
+    });
+    expect(c.result).toBe(current);
+    expect(c.note).toMatch(/the load is still falling/);
+  });
+
+  it('drops replicas the peak of the window does not need at once: no hysteresis, no other type', () => {
+    const current = plan({ L4: 1, H100: 2 }, 8.7);
+    const subtractive = plan({ L4: 0, H100: 2 }, 7.9);
+    let c = choosePlan({ ...base, cheapest: plan({ H100: 2 }, 7.9), current, subtractive });
+    expect(c.result).toBe(subtractive); // 9 % cheaper: within the hysteresis, and still done
+    // While falling, shrinking within the mix goes on; the move to another type waits.
+    c = choosePlan({
+      ...base,
+      cheapest: plan({ H100: 1 }, 3.95),
+      current,
+      subtractive,
+      peak: () => plan({ A100: 1, H100: 1 }, 6.45),
+      cheaperSinceMs: base.nowMs - 600_000,
+      falling: true,
+    });
+    expect(c.result).toBe(subtractive);
+  });
+
+  it('grows at once, sized for the peak of the window: only adding within the hysteresis, else the cheapest', () => {
+    const cheapest = plan({ A100: 1, L4: 2 }, 4.1); // for the load now
     const infeasible: OptimizeResult = { kind: 'infeasible', reason: 'capacity', message: 'too small' };
-    let c = choosePlan({ ...base, cheapest, current: infeasible, additive: plan({ A10G: 2, H100: 1 }, 4.4) });
-    expect(c.result.plan.costPerHour).toBe(4.4);
-    expect(c.note).toMatch(/only adding to the current mix: 10\.0 %/);
-    c = choosePlan({ ...base, cheapest, current: infeasible, additive: plan({ A10G: 6 }, 6) });
+    const peak = () => plan({ H100: 1 }, 3.95);
+    let c = choosePlan({
+      ...base,
+      cheapest,
+      current: infeasible,
+      peak,
+      additive: plan({ A100: 1, L4: 3 }, 4.9),
+    });
+    expect(c.result.plan.gpus).toEqual([expect.objectContaining({ gpu: 'H100', replicas: 1 })]);
+    c = choosePlan({ ...base, cheapest, current: infeasible, peak, additive: plan({ A100: 1, L4: 2 }, 4.1) });
+    expect(c.result.plan.costPerHour).toBe(4.1);
+    expect(c.note).toMatch(/only adding to the current mix: 3\.8 % above the cheapest \(1×H100\)/);
+    c = choosePlan({ ...base, cheapest, current: infeasible, additive: plan({ A100: 1, L4: 5 }, 5.7) });
     expect(c.result).toBe(cheapest);
   });
 });
@@ -114,6 +174,33 @@ describe('decideGroup', () => {
       [1, 0, 1],
     ]);
     expect(d.targets[0]?.reason).toMatch(/raised to the reactive floor 5/);
+  });
+
+  it('a floor keeps a Deployment the plan left only while the planned ones are short by their own floors', () => {
+    const switched = plan({ A100: 0, L4: 0, H100: 1 }, 3.95);
+    // The H100 is ready and within its floor: what still reaches the A100 and L4 is overflow.
+    let d = run(switched, [
+      target('A100', 2, { reactive: 2 }),
+      target('L4', 1, { reactive: 1 }),
+      target('H100', 1, { reactive: 1 }),
+    ]);
+    expect(d.targets.map((t) => t.desired)).toEqual([0, 0, 1]);
+    expect(d.targets[0]?.reason).toMatch(
+      /reactive floor 2 not applied: the planned Deployments are within their own floors/,
+    );
+    // A burst the window missed: the H100's own floor is above its plan, so every floor counts.
+    d = run(switched, [
+      target('A100', 2, { reactive: 2 }),
+      target('L4', 1, { reactive: 1 }),
+      target('H100', 1, { reactive: 2 }),
+    ]);
+    expect(d.targets.map((t) => t.recommended)).toEqual([2, 1, 2]);
+    // The planned Deployment's floor is unknown (its metrics failed): nothing is dropped on trust.
+    d = run(switched, [target('A100', 2, { reactive: 2 }), target('H100', 1)]);
+    expect(d.targets.map((t) => t.recommended)).toEqual([2, 1]);
+    // Nothing planned at all: the floors are all there is.
+    d = run(plan({ A100: 0, H100: 0 }, 0), [target('A100', 2, { reactive: 2 }), target('H100', 0)]);
+    expect(d.targets.map((t) => t.desired)).toEqual([2, 0]);
   });
 
   it('without a plan nothing shrinks: hold, or rise to the reactive floor', () => {

@@ -59,15 +59,45 @@ describe('TokenHistory', () => {
     expect(out[2]?.problem).toBe('timeout');
   });
 
-  it('forgets pods that left and snapshots no baseline can need', () => {
+  it('forgets pods that left before the span and snapshots no baseline can need', () => {
     const h = new TokenHistory();
     for (let t = 0; t <= 300; t += 15) {
-      h.record('a', t * 1000, snap(t));
-      h.record('b', t * 1000, snap(t));
-      h.increases(t * 1000, 60_000, [{ name: 'a' }, ...(t < 100 ? [{ name: 'b' }] : [])]);
+      const pods = [{ name: 'a' }, ...(t < 100 ? [{ name: 'b' }] : [])];
+      for (const p of pods) h.record(p.name, t * 1000, snap(t));
+      h.increases(t * 1000, 60_000, pods);
     }
     expect(h.size).toBe(1);
     const [a] = h.increases(300_000, 60_000, [{ name: 'a' }]);
     expect(a).toMatchObject({ windowSeconds: 60 });
+  });
+
+  it('keeps the total over a switch between pods: a new pod seen starting counts from zero, one that left keeps its share', () => {
+    // 10 req/s in all. `old` serves alone until 60 s; `new` (created long before the span, starting
+    // until 60 s) takes half from 60 s, and all of it once `old` leaves after its scrape at 105 s.
+    // Ticks every 15 s, a 60 s window.
+    const h = new TokenHistory();
+    const span = (t: number, from: number, to: number) => Math.max(0, Math.min(t, to) - from);
+    const done = (pod: string, t: number): number =>
+      pod === 'old'
+        ? 10 * span(t, 0, 60) + 5 * span(t, 60, 105)
+        : 5 * span(t, 60, 105) + 10 * span(t, 105, Infinity);
+    const totals: number[] = [];
+    for (let t = 0; t <= 240; t += 15) {
+      const ready = [...(t <= 105 ? ['old'] : []), ...(t > 60 ? ['new'] : [])];
+      if (t <= 60) h.starting('new', t * 1000);
+      for (const pod of ready) h.record(pod, t * 1000, snap(done(pod, t)));
+      const out = h.increases(
+        t * 1000,
+        60_000,
+        ready.map((name) => ({ name, createdAtMs: -600_000 })),
+      );
+      if (t >= 60) {
+        expect(out.every((p) => p.problem === undefined)).toBe(true);
+        totals.push(out.reduce((s, p) => s + p.prompt!.count / p.windowSeconds!, 0));
+      }
+    }
+    for (const total of totals) expect(total).toBeCloseTo(10, 9);
+    // Once its last snapshot is older than the span's start, the pod that left is forgotten.
+    expect(h.size).toBe(1);
   });
 });

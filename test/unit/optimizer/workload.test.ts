@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   scaleWorkload,
   workloadCells,
+  workloadEnvelope,
   workloadFromDistribution,
   workloadFromMatrix,
   workloadFromRequests,
   type RequestRecord,
+  type Workload,
 } from '../../../algorithms/optimizer/workload.js';
 import { loadFromWorkloadFile, parseWorkloadFile } from '../../../src/optimizer/workload-file.js';
 
@@ -109,6 +111,39 @@ describe('workloadFromDistribution', () => {
     );
     if (load.kind !== 'ok') throw new Error(load.message);
     expect(load.workload.rps.flat().map((r) => Math.round(r * 1e9) / 1e9)).toEqual([6, 3, 15, 6]);
+  });
+});
+
+describe('workloadEnvelope', () => {
+  const matrix = (rps: number[][], grid = GRID): Workload => ({
+    grid,
+    rps,
+    totalRps: rps.flat().reduce((a, b) => a + b, 0),
+    clampedRps: 0,
+  });
+  it('takes every cell at its peak, whichever estimate it peaked in', () => {
+    const short = matrix([
+      [4, 0],
+      [0, 0],
+      [0, 1],
+    ]);
+    const long = matrix([
+      [2, 0],
+      [0, 0],
+      [0, 3],
+    ]);
+    const e = workloadEnvelope([short, long]);
+    expect(e.rps).toEqual([
+      [4, 0],
+      [0, 0],
+      [0, 3],
+    ]);
+    expect(e.totalRps).toBe(7); // more than either total (5): each served alone would not do
+    expect(short.rps[0]![0]).toBe(4); // the inputs are left as they were
+    expect(() => workloadEnvelope([short, matrix([[1]], { input: [1], output: [1] })])).toThrow(
+      /different grids/,
+    );
+    expect(() => workloadEnvelope([])).toThrow(/no workload/);
   });
 });
 
