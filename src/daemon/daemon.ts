@@ -4,7 +4,8 @@
  * same engines as in the controller (ScalingEngine for KPA/APA/HPA, ModelGroupEngine for OPTIMIZER;
  * see loop.ts) and the same Kubernetes adapters (/scale, pod informer). There is no status to
  * write: decisions go to the logs, to Prometheus (`inferscale_desired_replicas`) and, unless
- * disabled, to Events on the scale targets.
+ * disabled, to Events on the scale targets. With `--state-file` the decision state that the
+ * controller keeps in status goes to a file instead (decision-store.ts).
  *
  * The file is reloaded when it changes. A reload that fails validation changes nothing: the last
  * good configuration keeps running and the error is logged with every problem found.
@@ -35,6 +36,8 @@ import {
 import { loadTargets } from './config.js';
 import { DaemonLoop } from './loop.js';
 import { watchFile, type FileWatcher } from './watch.js';
+import { DecisionStore } from './decision-store.js';
+import { assertStateFileWritable } from './state-file.js';
 
 export interface DaemonOptions extends ScalingLoopOptions {
   /** The targets file. */
@@ -45,6 +48,13 @@ export interface DaemonOptions extends ScalingLoopOptions {
   podNamespace?: string;
   /** Optional Lease election, for running two daemons on one file. */
   leaderElection?: LeaderElectionOptions;
+  /**
+   * `--state-file`: where the decision state of every KPA/APA/HPA PodAutoscaler is checkpointed
+   * and restored from after a restart. Absent: no persistence (every start is cold).
+   */
+  stateFile?: string;
+  /** `--state-checkpoint-interval` in ms (default 15 s); 0: only the checkpoint on shutdown. */
+  stateCheckpointMs?: number;
   /** File watching (tests shorten these). */
   watch?: { debounceMs?: number; pollMs?: number };
 }
@@ -80,6 +90,7 @@ class Daemon implements DaemonHandle {
   private readonly scheduler: TickScheduler;
   private readonly loop: DaemonLoop;
   private readonly elector: LeaderElector | undefined;
+  private readonly store: DecisionStore | undefined;
   private readonly defaultNamespace: string;
   private watcher: FileWatcher | undefined;
   private leading = false;
@@ -126,6 +137,16 @@ class Daemon implements DaemonHandle {
       run: (k) => (this.leading ? this.loop.tick(k) : Promise.resolve()),
       log: this.log,
     });
+    if (o.stateFile !== undefined) {
+      this.store = new DecisionStore({
+        path: o.stateFile,
+        intervalMs: o.stateCheckpointMs ?? 15_000,
+        engine: this.engine,
+        clock: o.clock ?? realClock,
+        log: this.log,
+        podAutoscalers: () => this.loop.podAutoscalers(),
+      });
+    }
     const identity = o.leaderElection?.identity ?? defaultIdentity();
     this.loop = new DaemonLoop({
       engines: this.engines,
@@ -137,6 +158,7 @@ class Daemon implements DaemonHandle {
         : {}),
       log: this.log,
       dryRun: o.dryRun,
+      ...(this.store ? { state: this.store } : {}),
     });
     if (o.leaderElection) {
       this.elector = leaseElector(clients, o.leaderElection, {
@@ -162,6 +184,10 @@ class Daemon implements DaemonHandle {
   }
 
   async start(): Promise<void> {
+    if (this.store) {
+      await assertStateFileWritable(this.o.stateFile!);
+      await this.store.load();
+    }
     const first = await this.reload();
     if (!first.ok) {
       throw new Error(`invalid configuration, not starting:\n  ${first.errors.join('\n  ')}`);
@@ -184,9 +210,12 @@ class Daemon implements DaemonHandle {
 
   async stop(): Promise<void> {
     this.watcher?.close();
+    // Only the daemon that ticked has state worth keeping; a standby would overwrite the file.
+    const wasLeading = this.leading;
     if (this.elector) await this.elector.stop();
     else await this.standBy();
     await this.scheduler.stop();
+    if (wasLeading) await this.store?.close();
     await this.pods.stop();
     this.engines.close();
     this.log.info('daemon stopped');

@@ -12,6 +12,7 @@ import type { Logger } from '../observability/log.js';
 import { forPodAutoscaler } from '../observability/log.js';
 import type { EventSink } from '../k8s/events.js';
 import type { AutoscalerMetrics } from '../controller/metrics.js';
+import type { DecisionStore } from './decision-store.js';
 import type { LoopEngines, LoopMetricSource } from '../controller/loop-parts.js';
 import {
   groupTickEvents,
@@ -41,6 +42,8 @@ export interface DaemonLoopOptions {
   log: Logger;
   /** `--dry-run`: every PodAutoscaler decides and reports, none writes. */
   dryRun?: boolean;
+  /** `--state-file`: seeds what the configuration adds at its first tick, and checkpoints after ticks. */
+  state?: Pick<DecisionStore, 'restore' | 'ticked'>;
 }
 
 export interface ConfigDiff {
@@ -58,6 +61,12 @@ export class DaemonLoop {
   private current = new Map<string, Entry>();
   /** OPTIMIZER: the last non-plan outcome per key, so its event is sent once. */
   private readonly groupProblems = new Map<string, string | undefined>();
+  /**
+   * Added keys not ticked yet. Their saved state is restored at the first tick, not when added: a
+   * standby daemon (--leader-elect) may load its file long before it acts, and the snapshot's age
+   * must be judged when it is put to use.
+   */
+  private readonly unrestored = new Set<string>();
 
   constructor(private readonly o: DaemonLoopOptions) {}
 
@@ -72,6 +81,7 @@ export class DaemonLoop {
     for (const [key, prior] of this.current) {
       if (next.has(key)) continue;
       diff.removed.push(key);
+      this.unrestored.delete(key);
       this.o.schedule.remove(key);
       this.forget(prior.pa);
     }
@@ -85,7 +95,10 @@ export class DaemonLoop {
       }
     }
     this.current = next;
-    for (const key of diff.added) this.o.schedule.add(key);
+    for (const key of diff.added) {
+      this.unrestored.add(key);
+      this.o.schedule.add(key);
+    }
     for (const key of diff.changed) this.o.schedule.trigger(key);
     return diff;
   }
@@ -94,11 +107,13 @@ export class DaemonLoop {
   async tick(key: string): Promise<void> {
     const entry = this.current.get(key);
     if (!entry) return;
+    if (this.unrestored.delete(key)) this.o.state?.restore(entry.pa);
     const dryRun = entry.pa.dryRun || !!this.o.dryRun;
     const pa = dryRun === entry.pa.dryRun ? entry.pa : { ...entry.pa, dryRun };
     const log = forPodAutoscaler(this.o.log, pa.namespace, pa.name);
     if (isGroup(pa)) await this.tickGroup(key, pa, log);
     else await this.tickSingle(pa, log);
+    this.o.state?.ticked();
   }
 
   private async tickSingle(pa: ResolvedPodAutoscaler, log: Logger): Promise<void> {

@@ -4,12 +4,15 @@
  */
 import { Command, Option } from 'commander';
 import { startDaemon } from '../../daemon/daemon.js';
+import { parseNonNegativeNumber } from '../../controller/runtime.js';
 import { addRuntimeOptions, runUntilSignal, type RuntimeFlags } from '../runtime-options.js';
 
 interface Flags extends RuntimeFlags {
   config: string;
   namespace?: string;
   podNamespace?: string;
+  stateFile?: string;
+  stateCheckpointInterval: number;
 }
 
 export const command = addRuntimeOptions(
@@ -26,6 +29,18 @@ export const command = addRuntimeOptions(
     dryRun: 'decide and report, never write replicas',
     leaderElect: new Option('--leader-elect', 'take a Lease before acting (to run two daemons on one file)'),
     leaseName: 'inferscale-daemon',
+    modes: [
+      new Option(
+        '--state-file <path>',
+        'persist the decision state (metric windows, panic state, timers, stabilisation) of KPA/APA/HPA targets in this JSON file, replaced atomically, and resume from it after a restart; its directory must be writable (default: off, every start is cold)',
+      ),
+      new Option(
+        '--state-checkpoint-interval <seconds>',
+        'with --state-file: checkpoint the decision state into the file when it changed and this long passed since the last write, and on shutdown; 0: only on shutdown',
+      )
+        .argParser(parseNonNegativeNumber('--state-checkpoint-interval'))
+        .default(15),
+    ],
     events: 'do not record Kubernetes Events on the scale targets',
   },
 ).action((flags: Flags) =>
@@ -36,6 +51,8 @@ export const command = addRuntimeOptions(
       defaultNamespace: flags.namespace,
       podNamespace: flags.podNamespace,
       leaderElection: lease,
+      stateFile: flags.stateFile,
+      stateCheckpointMs: flags.stateCheckpointInterval * 1000,
     }),
   ),
 );
