@@ -31,6 +31,9 @@ import type { OptimizeResult } from './optimize.js';
 
 type PlanResult = Extract<OptimizeResult, { kind: 'plan' }>;
 
+/** Multiples of the load a forced move tries for room to grow, largest first. */
+const ROOM_FACTORS = [2, 1.5, 1.25] as const;
+
 export interface PlanChoiceInput {
   nowMs: number;
   /** The cheapest plan for the load now. */
@@ -45,6 +48,17 @@ export interface PlanChoiceInput {
   subtractive?: OptimizeResult;
   /** The cheapest plan for the envelope, solved on demand; absent when the envelope is the load now. */
   peak?: () => OptimizeResult;
+  /**
+   * The cheapest plan for the load the trend reaches a window ahead, solved on demand; absent
+   * unless the load grows beyond the envelope. A move forced by growth is sized for it.
+   */
+  ahead?: () => OptimizeResult;
+  /**
+   * The cheapest plan for `factor` × the load a forced move is sized for (`ahead`'s when given,
+   * else the envelope's), solved on demand. A move takes the most room for growth that costs at
+   * most `hysteresis` more than the move's own plan.
+   */
+  roomier?: (factor: number) => OptimizeResult;
   /** The cheapest plan for the envelope keeping every current replica (only adds). Consulted when `current` fails. */
   additive?: OptimizeResult;
   /** Tolerated extra cost of keeping or extending the current mix (0.1 = 10 %). */
@@ -76,8 +90,11 @@ export interface PlanChoice {
  *   moment later; and every move to another type costs cold starts and, until the old pods
  *   drain, paying for both;
  * - it does not (the load grew): the cheapest plan for the envelope that only adds replicas, if
- *   within `hysteresis` of the cheapest for the envelope; else that cheapest. Growing is never
- *   delayed, and the new mix is sized for the window's peak, not for the tick's estimate.
+ *   within `hysteresis` of the cheapest for the envelope. Else the group moves, and a move pays
+ *   cold starts and, until the old pods are ready to go, both mixes: it is sized for where the
+ *   trend of the load will be a window after the new replicas arrive (`ahead`), and takes the
+ *   mix for up to twice that load when it costs within `hysteresis` more (`roomier`), so that
+ *   a growing load does not force the next move a few minutes later. Growing is never delayed.
  */
 export function choosePlan(input: PlanChoiceInput): PlanChoice {
   const { cheapest, current, subtractive, additive, hysteresis, nowMs } = input;
@@ -130,7 +147,30 @@ export function choosePlan(input: PlanChoiceInput): PlanChoice {
         : {}),
     };
   }
-  return { result: sized, cheaperSinceMs: undefined };
+  const far = input.ahead?.();
+  const move = far?.kind === 'plan' ? far : sized;
+  const notes =
+    move === far
+      ? [`sized for the trend a window ahead (${mix(sized)} at ${usd(sized)} would serve the load now)`]
+      : [];
+  // The move pays cold starts and an overlap whatever it moves to: a mix with room for more of a
+  // growing load at about the same price is not moved away from again when the load grows on.
+  let result = move;
+  for (const factor of ROOM_FACTORS) {
+    const r = input.roomier?.(factor);
+    if (r?.kind === 'plan' && within(r, move)) {
+      result = r;
+      notes.push(
+        `${mix(r)} at ${usd(r)} serves ${factor}× that load within the ${(hysteresis * 100).toFixed(0)} % hysteresis of ${mix(move)} at ${usd(move)}`,
+      );
+      break;
+    }
+  }
+  return {
+    result,
+    cheaperSinceMs: undefined,
+    ...(notes.length > 0 ? { note: `moving to ${mix(result)}: ${notes.join('; ')}` } : {}),
+  };
 }
 
 export interface GroupTargetInput {

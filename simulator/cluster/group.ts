@@ -14,7 +14,9 @@
  *   the request's bucket (with the same spill-over);
  * - `least-requests`: oblivious: the ready replica with the fewest requests in flight, any pool.
  * A request no ready replica can take waits in a gateway queue (its pool's), as in the single-pool
- * cluster.
+ * cluster. The size-aware policies judge what a pool can serve by the request's own size (the
+ * profile's first measured lengths at or above it), never by its nearest bucket, which may lie
+ * below it: a 5,000-token prompt counts in the 4,096 bucket but needs a type that serves 8,192.
  */
 import type { ResolvedPodAutoscaler, ScaleTargetRef } from '../../src/api/resolved.js';
 import { ModelGroupEngine, type GroupTickResult } from '../../src/engine/model-group.js';
@@ -238,15 +240,9 @@ class GroupGateway {
   private pick(req: SimRequest): number {
     if (this.policy === 'least-requests') return this.leastRequests();
     const key = this.key(req.inputTokens, req.outputTokens);
-    const cell = key.split(':').map(Number) as [number, number];
-    const input = this.grid.input[cell[0]]!;
-    const output = this.grid.output[cell[1]]!;
     const byCapacity = (): Array<{ pool: number; weight: number }> =>
       this.pools
-        .map((p, pool) => ({
-          pool,
-          weight: p.cluster.ready.length * (p.profile ? profileMaxRps(p.profile, input, output) : 0),
-        }))
+        .map((p, pool) => ({ pool, weight: p.cluster.ready.length * this.rate(pool, req) }))
         .filter((w) => w.weight > 0);
     if (this.policy === 'plan') {
       // A pool takes its planned share scaled by how much of its planned capacity is ready; the
@@ -254,7 +250,8 @@ class GroupGateway {
       const shares = (this.routes.get(key) ?? []).map((w) => {
         const planned = this.planned[w.pool] ?? 0;
         const ready = this.pools[w.pool]!.cluster.ready.length;
-        return { pool: w.pool, weight: planned > 0 ? w.weight * Math.min(1, ready / planned) : 0 };
+        const able = this.rate(w.pool, req) > 0;
+        return { pool: w.pool, weight: planned > 0 && able ? w.weight * Math.min(1, ready / planned) : 0 };
       });
       const covered = shares.reduce((a, w) => a + w.weight, 0);
       if (covered > 0) {
@@ -276,10 +273,7 @@ class GroupGateway {
     // Nothing ready can serve it: queue where capacity is coming (or the plan wants it).
     const planned = this.routes.get(key) ?? [];
     if (planned.length > 0) return planned.reduce((a, b) => (b.weight > a.weight ? b : a)).pool;
-    const able = this.pools.findIndex(
-      (p) =>
-        p.profile !== undefined && profileMaxRps(p.profile, input, output) > 0 && p.cluster.liveCount > 0,
-    );
+    const able = this.pools.findIndex((p, pool) => this.rate(pool, req) > 0 && p.cluster.liveCount > 0);
     if (able >= 0) return able;
     const any = this.pools.findIndex((p) => p.cluster.ready.length > 0);
     return any >= 0 ? any : 0;
@@ -302,20 +296,25 @@ class GroupGateway {
    * capacity, as a load-aware gateway would; else keep the choice.
    */
   private spill(req: SimRequest, chosen: number): number {
-    const i = tickIndex(this.grid.input, req.inputTokens, 'nearest').index;
-    const o = tickIndex(this.grid.output, req.outputTokens, 'nearest').index;
-    const input = this.grid.input[i]!;
-    const output = this.grid.output[o]!;
     const free = this.pools
       .map((p, pool) => ({
         pool,
-        weight:
-          pool === chosen || this.saturated(pool) || p.profile === undefined
-            ? 0
-            : p.cluster.ready.length * profileMaxRps(p.profile, input, output),
+        weight: pool === chosen || this.saturated(pool) ? 0 : p.cluster.ready.length * this.rate(pool, req),
       }))
       .filter((w) => w.weight > 0);
-    return free.length > 0 ? this.weighted(`spill:${i}:${o}`, free) : chosen;
+    return free.length > 0
+      ? this.weighted(`spill:${this.key(req.inputTokens, req.outputTokens)}`, free)
+      : chosen;
+  }
+
+  /**
+   * A replica's rate in the profile for the request's own size: the first measured lengths at or
+   * above it (`profileMaxRps`), not the nearest tick, which may lie below it. A pool whose profile
+   * does not reach the request cannot serve it within the SLO and is never offered it.
+   */
+  private rate(pool: number, req: SimRequest): number {
+    const profile = this.pools[pool]!.profile;
+    return profile ? profileMaxRps(profile, req.inputTokens, req.outputTokens) : 0;
   }
 
   /** Smooth weighted round-robin (nginx's): deterministic and evenly interleaved. */

@@ -111,6 +111,8 @@ interface GroupRuntime {
   falling?: boolean;
   /** When the first load was planned for (the envelope covers a whole window after that). */
   firstPlannedMs?: number;
+  /** This tick's measured load and its trend over the last window (req/s per s), once settled. */
+  trend?: { measured: Extract<LoadEstimate, { kind: 'ok' }>; slope: number; note: string };
   /** Measured total rates, for the trend, and when the first was. */
   rates: Array<{ atMs: number; rps: number }>;
   firstRateMs?: number;
@@ -260,6 +262,11 @@ export class ModelGroupEngine {
         );
         let peaked: OptimizeResult | undefined;
         const peak = () => (peaked ??= solve(gpus, envelope!));
+        const far =
+          opt.forecastSeconds > 0
+            ? trendAhead(rt, opt.forecastSeconds + windowSeconds, opt.headroom)
+            : undefined;
+        const ahead = far !== undefined && far.workload.totalRps > rpsOf(envelope ?? load) ? far : undefined;
         // Shrinking within the mix needs an envelope over a whole window (the HPA's stabilisation).
         const subtractive =
           current.kind === 'plan' && nowMs - (rt.firstPlannedMs ?? nowMs) >= windowSeconds * 1000
@@ -281,6 +288,13 @@ export class ModelGroupEngine {
           cheapest: result,
           current,
           ...(envelope !== undefined ? { peak } : {}),
+          ...(ahead !== undefined ? { ahead: () => solve(gpus, ahead) } : {}),
+          roomier: (factor: number) => {
+            const base = ahead ?? envelope ?? load;
+            return base.kind === 'ok'
+              ? solve(gpus, { ...base, workload: scaleWorkload(base.workload, factor) })
+              : result;
+          },
           ...(subtractive !== undefined ? { subtractive } : {}),
           ...(additive !== undefined ? { additive } : {}),
           hysteresis: opt.hysteresis,
@@ -532,6 +546,7 @@ function withTrend(
   headroom: number,
 ): LoadEstimate {
   const rps = load.workload.totalRps;
+  rt.trend = undefined;
   rt.firstRateMs ??= nowMs;
   rt.rates.push({ atMs: nowMs, rps });
   const cutoff = nowMs - windowSeconds * 1000;
@@ -543,6 +558,11 @@ function withTrend(
   const settled = past !== undefined && past.atMs >= rt.firstRateMs + windowSeconds * 1000;
   if (forecastSeconds <= 0 || past === undefined || !settled || !(rps > 0)) return load;
   const slope = (rps - past.rps) / ((nowMs - past.atMs) / 1000);
+  rt.trend = {
+    measured: load,
+    slope,
+    note: `the load grew from ${past.rps.toFixed(2)} to ${rps.toFixed(2)} req/s in ${Math.round((nowMs - past.atMs) / 1000)} s`,
+  };
   // The headroom already covers growth up to itself (and the noise of two window estimates):
   // plan for load × max(1 + headroom, forecast / load).
   const ratio = Math.min(2, (rps + slope * forecastSeconds) / rps);
@@ -553,7 +573,35 @@ function withTrend(
     workload: scaleWorkload(load.workload, factor),
     notes: [
       ...load.notes,
-      `planning for ${(rps * ratio).toFixed(2)} req/s: the load grew from ${past.rps.toFixed(2)} to ${rps.toFixed(2)} req/s in ${Math.round((nowMs - past.atMs) / 1000)} s; extrapolated ${forecastSeconds} s ahead`,
+      `planning for ${(rps * ratio).toFixed(2)} req/s: ${rt.trend.note}; extrapolated ${forecastSeconds} s ahead`,
+    ],
+  };
+}
+
+/**
+ * The load the trend of the last window reaches `horizonSeconds` ahead (at most twice the measured
+ * load, headroom included as in `withTrend`), while it grows; undefined otherwise. A move to
+ * other GPU types is sized for it (horizon: `forecastSeconds`, when the new replicas arrive, plus
+ * the stabilisation window they should then last): the move pays cold starts and an overlap, and
+ * a mix sized for the next cold start only is outgrown, and moved away from again, minutes later.
+ */
+function trendAhead(
+  rt: GroupRuntime,
+  horizonSeconds: number,
+  headroom: number,
+): Extract<LoadEstimate, { kind: 'ok' }> | undefined {
+  const trend = rt.trend;
+  if (trend === undefined || !(trend.slope > 0)) return undefined;
+  const rps = trend.measured.workload.totalRps;
+  const ratio = Math.min(2, (rps + trend.slope * horizonSeconds) / rps);
+  const factor = ratio / (1 + headroom);
+  if (!(factor > 1.001)) return undefined;
+  return {
+    kind: 'ok',
+    workload: scaleWorkload(trend.measured.workload, factor),
+    notes: [
+      ...trend.measured.notes,
+      `a move to other types is sized for ${(rps * ratio).toFixed(2)} req/s: ${trend.note}; extrapolated ${horizonSeconds} s ahead (a cold start, then a stabilisation window)`,
     ],
   };
 }
@@ -588,6 +636,10 @@ function peakLoad(
       `sized for the peak of the last ${since} s: ${peak.totalRps.toFixed(2)} req/s (every bucket at its highest; ${now.totalRps.toFixed(2)} req/s now)`,
     ],
   };
+}
+
+function rpsOf(load: LoadEstimate): number {
+  return load.kind === 'ok' ? load.workload.totalRps : 0;
 }
 
 /** A current count brought within a target's bounds (the plan cannot hold it outside them). */

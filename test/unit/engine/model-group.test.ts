@@ -241,6 +241,29 @@ describe('ModelGroupEngine', () => {
     expect(res!.targets[0]!.planned! + res!.targets[1]!.planned! * 10).toBeGreaterThan(measured * 1.1);
   });
 
+  it('a move to another type forced by growth is sized for the trend a window after it arrives', async () => {
+    const r = rig(3, 0);
+    // Growing the A10Gs stays within the (wide) hysteresis up to 6 A10Gs for 4 req/s of H100.
+    const pa = groupPa(
+      { forecastSeconds: 60, headroom: 0.1, hysteresis: 0.5 },
+      { behavior: { scaleDown: { stabilizationWindowSeconds: 120 } } },
+    );
+    await r.engine.tick(pa);
+    let moved: GroupTickResult | undefined;
+    // 0.5 req/s more every 15 s: 2 req/s per minute, 6 req/s over forecast + window (180 s).
+    for (let k = 1; k <= 30 && moved === undefined; k++) {
+      r.serve(2 + 0.5 * k, 15);
+      const res = await r.engine.tick(pa);
+      if ((res.targets[1]!.planned ?? 0) > 0) moved = res;
+    }
+    expect(moved, 'the group never moved to the H100').toBeDefined();
+    const measured = moved!.workload!.totalRps;
+    // One H100 (10 req/s) would serve the load now; the trend needs two before a window is out.
+    expect(measured).toBeLessThan(9);
+    expect(moved!.targets[1]!.planned).toBe(2);
+    expect(moved!.notes.join(' ')).toMatch(/sized for the trend a window ahead \(1×H100/);
+  });
+
   it('dry run decides and reports, writes nothing', async () => {
     const r = rig(1, 0);
     const pa = groupPa({}, { dryRun: true });

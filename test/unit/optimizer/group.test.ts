@@ -146,6 +146,67 @@ describe('choosePlan', () => {
     c = choosePlan({ ...base, cheapest, current: infeasible, additive: plan({ A100: 1, L4: 5 }, 5.7) });
     expect(c.result).toBe(cheapest);
   });
+
+  it('sizes a move forced by growth for the trend a window ahead, not for the load now', () => {
+    const infeasible: OptimizeResult = { kind: 'infeasible', reason: 'capacity', message: 'too small' };
+    const cheapest = plan({ A100: 1, H100: 1 }, 6.45); // for the load now
+    const ahead = plan({ H100: 2 }, 7.9); // for where the load will be
+    let solved = 0;
+    let c = choosePlan({
+      ...base,
+      cheapest,
+      current: infeasible,
+      additive: plan({ L4: 2, A10G: 1, H100: 1, A100: 1 }, 9.05),
+      ahead: () => (solved++, ahead),
+    });
+    expect(c.result).toBe(ahead);
+    expect(c.note).toMatch(
+      /moving to 2×H100: sized for the trend a window ahead \(1×A100 \+ 1×H100 at 6\.450\/h/,
+    );
+    // Growing the current mix within the hysteresis needs no move, so nothing is solved ahead.
+    solved = 0;
+    c = choosePlan({
+      ...base,
+      cheapest,
+      current: infeasible,
+      additive: plan({ A100: 1, H100: 1 }, 6.45),
+      ahead: () => (solved++, ahead),
+    });
+    expect(c.result.plan.costPerHour).toBe(6.45);
+    expect(solved).toBe(0);
+    // No plan for the load ahead (past the bounds): the load now decides.
+    c = choosePlan({
+      ...base,
+      cheapest,
+      current: infeasible,
+      ahead: () => ({ kind: 'infeasible', reason: 'bounds', message: 'maxReplicas' }),
+    });
+    expect(c.result).toBe(cheapest);
+  });
+
+  it('a forced move takes the most room for growth that costs within the hysteresis', () => {
+    const infeasible: OptimizeResult = { kind: 'infeasible', reason: 'capacity', message: 'too small' };
+    const cheapest = plan({ A100: 2 }, 7.34); // for the load now
+    const asked: number[] = [];
+    const roomier = (factor: number): OptimizeResult => {
+      asked.push(factor);
+      return factor === 2 ? plan({ H100: 2 }, 15.03) : plan({ H100: 1 }, 7.52);
+    };
+    const c = choosePlan({ ...base, cheapest, current: infeasible, roomier });
+    // Twice the load costs twice as much; 1.5× the load fits one H100 at 2.5 % more: taken.
+    expect(asked).toEqual([2, 1.5]);
+    expect(c.result.plan.gpus).toEqual([expect.objectContaining({ gpu: 'H100', replicas: 1 })]);
+    expect(c.note).toMatch(/1×H100 at 7\.520\/h serves 1\.5× that load within the 10 % hysteresis of 2×A100/);
+    // Nothing roomier within the hysteresis: the move's own plan.
+    const tight = choosePlan({
+      ...base,
+      cheapest,
+      current: infeasible,
+      roomier: () => plan({ H100: 2 }, 15.03),
+    });
+    expect(tight.result).toBe(cheapest);
+    expect(tight.note).toBeUndefined();
+  });
 });
 
 describe('decideGroup', () => {

@@ -54,21 +54,32 @@ function groupPa(): ResolvedPodAutoscaler {
   return r.value;
 }
 
-/** Seeded Poisson arrivals: 80 % short chat, 20 % long prompts only the H100 profile can serve. */
-function requests(rate: number, seconds: number) {
-  const rng = new Rng(3);
+/**
+ * Seeded Poisson arrivals: short chat and, a `share` of them, long prompts of `from` + up to
+ * `spread` tokens (by default 20 % of 3,000–3,800, which only the H100 profile can serve).
+ */
+function requests(rate: number, seconds: number, long = { share: 0.2, from: 3000, spread: 800, seed: 3 }) {
+  const rng = new Rng(long.seed);
   const out = [];
   for (let t = rng.exp(rate), id = 0; t < seconds; t += rng.exp(rate), id++) {
-    const long = rng.next() < 0.2;
+    const isLong = rng.next() < long.share;
     out.push({
       id,
       arrivalMs: t * 1000,
-      inputTokens: long ? 3000 + rng.int(0, 800) : 100 + rng.int(0, 150),
-      outputTokens: long ? 150 : 100 + rng.int(0, 100),
+      inputTokens: isLong ? long.from + rng.int(0, long.spread) : 100 + rng.int(0, 150),
+      outputTokens: isLong ? 150 : 100 + rng.int(0, 100),
     });
   }
   return out;
 }
+
+/** A pool of `gpu` replicas with `initialReplicas` ready at the start and 60 s cold starts. */
+const pool = (gpu: string, initialReplicas: number) => ({
+  gpu,
+  factory: poolFactory({ gpu, model: MODEL }),
+  coldStart: fixedColdStart(60_000),
+  initialReplicas,
+});
 
 describe('runGroupSimulation', () => {
   it('plans, scales each pool and routes by bucket; costs add up per pool', async () => {
@@ -79,20 +90,7 @@ describe('runGroupSimulation', () => {
       profiles,
       requests: reqs,
       solver: async () => solver,
-      pools: [
-        {
-          gpu: 'A10G',
-          factory: poolFactory({ gpu: 'A10G', model: MODEL }),
-          coldStart: fixedColdStart(60_000),
-          initialReplicas: 1,
-        },
-        {
-          gpu: 'H100',
-          factory: poolFactory({ gpu: 'H100', model: MODEL }),
-          coldStart: fixedColdStart(60_000),
-          initialReplicas: 1,
-        },
-      ],
+      pools: [pool('A10G', 1), pool('H100', 1)],
     });
     expect(run.truncated).toBe(false);
     expect(run.log.completed).toBe(reqs.length);
@@ -108,6 +106,26 @@ describe('runGroupSimulation', () => {
     expect(s.completed).toBe(reqs.length);
     expect(s.meetsSlo).toBe(true);
     expect(s.pools.map((p) => p.requests).reduce((a, b) => a + b, 0)).toBe(reqs.length);
+  });
+
+  it('offers a pool only the requests its profile reaches at their own size, not their nearest tick', async () => {
+    // Prompts of 4,500–5,700 tokens count in the 4,096 bucket (the nearest tick), which the L4
+    // profile serves at a trickle; at their own size they need the 8,192 row, which it cannot.
+    const reqs = requests(8, 240, { share: 0.3, from: 4500, spread: 1200, seed: 5 });
+    const pa = groupPa();
+    const targets = [{ ...pa.optimizer!.targets[0]!, gpu: 'L4' }, pa.optimizer!.targets[1]!];
+    const run = await runGroupSimulation({
+      name: 'l4+h100',
+      pa: { ...pa, optimizer: { ...pa.optimizer!, targets } },
+      profiles,
+      requests: reqs,
+      solver: async () => solver,
+      pools: [pool('L4', 3), pool('H100', 1)],
+    });
+    expect(run.log.completed).toBe(reqs.length);
+    const longOnL4 = reqs.filter((r) => r.inputTokens > 4096 && run.poolOf[r.id] === 0).length;
+    expect(longOnL4).toBe(0);
+    expect(run.pools[0]!.requests).toBeGreaterThan(0); // the L4 still serves the chat
   });
 
   it('refuses a pool list that does not cover the targets', async () => {
