@@ -15,6 +15,14 @@ export const IssueSchema = z.object({
 });
 export type Issue = z.infer<typeof IssueSchema>;
 
+/** `path.to.field: message` lines of a zod error (the first `max` of them), for errors that name what to fix. */
+export function describeZodError(error: z.ZodError, max = Infinity): string {
+  return error.issues
+    .slice(0, max)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
 /** Condition reasons. The first five are AIBrix's (`podautoscaler_controller.go:79-98`). */
 export const Reason = {
   MissingScaleTargetRef: 'MissingScaleTargetRef',

@@ -29,6 +29,7 @@ import type { KpaState } from '../../algorithms/kpa.js';
 import { pruneWindow, type WindowState } from '../../algorithms/window.js';
 import { MAX_DECISION_STATE_BYTES, type DecisionState } from '../api/schema.js';
 import type { ResolvedPodAutoscaler } from '../api/resolved.js';
+import { describeZodError } from '../api/issues.js';
 import type { PipelineState } from '../engine/pipeline.js';
 
 export const DECISION_STATE_VERSION = 1;
@@ -266,7 +267,7 @@ export function decodeDecisionState(raw: unknown, pa: ResolvedPodAutoscaler, now
   if (raw === undefined || raw === null) return refuse('status has no decisionState', 'info');
   if (!inProcess(pa.strategy)) return refuse(`strategy ${pa.strategy} has no decision state`, 'info');
   const env = Envelope.safeParse(raw);
-  if (!env.success) return refuse(`decisionState is malformed: ${issueText(env.error)}`, 'warn');
+  if (!env.success) return refuse(`decisionState is malformed: ${describeZodError(env.error, 3)}`, 'warn');
   const { version, time, fingerprint, data } = env.data;
   if (version !== DECISION_STATE_VERSION) {
     return refuse(
@@ -309,7 +310,8 @@ export function decodeDecisionState(raw: unknown, pa: ResolvedPodAutoscaler, now
     );
   }
   const payload = PayloadWire.safeParse(json);
-  if (!payload.success) return refuse(`decisionState.data is corrupt: ${issueText(payload.error)}`, 'warn');
+  if (!payload.success)
+    return refuse(`decisionState.data is corrupt: ${describeZodError(payload.error, 3)}`, 'warn');
   const p = payload.data;
   if (p.m.length !== pa.metrics.length) {
     return refuse(
@@ -351,11 +353,11 @@ export function decodeDecisionState(raw: unknown, pa: ResolvedPodAutoscaler, now
 function metricState(strategy: InProcessStrategy, raw: unknown, t: number): { state: unknown } | string {
   if (strategy === 'HPA') {
     const parsed = HpaWire.safeParse(raw);
-    return parsed.success ? { state: {} } : issueText(parsed.error);
+    return parsed.success ? { state: {} } : describeZodError(parsed.error, 3);
   }
   if (strategy === 'KPA') {
     const parsed = KpaWire.safeParse(raw);
-    if (!parsed.success) return issueText(parsed.error);
+    if (!parsed.success) return describeZodError(parsed.error, 3);
     const v = parsed.data;
     const stable = windowOf(v.s, t);
     const panic = windowOf(v.p, t);
@@ -371,7 +373,7 @@ function metricState(strategy: InProcessStrategy, raw: unknown, t: number): { st
     return { state };
   }
   const parsed = ApaWire.safeParse(raw);
-  if (!parsed.success) return issueText(parsed.error);
+  if (!parsed.success) return describeZodError(parsed.error, 3);
   const window = windowOf(parsed.data.w, t);
   if (typeof window === 'string') return window;
   const state: ApaState = { window, mode: parsed.data.m };
@@ -392,11 +394,4 @@ function unpair<T>(flat: readonly number[], origin: number, make: (at: number, v
   const out: T[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) out.push(make(origin + flat[i]!, flat[i + 1]!));
   return out;
-}
-
-function issueText(err: z.ZodError): string {
-  return err.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
 }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
+import { describeZodError } from '../api/issues.js';
 
 export const STATE_FILE_KIND = 'InferscaleDaemonState';
 export const STATE_FILE_VERSION = 1;
@@ -60,10 +61,11 @@ export async function readStateFile(path: string): Promise<ReadResult> {
   }
   const doc = StateDocumentSchema.safeParse(json);
   if (!doc.success) {
-    const issues = doc.error.issues
-      .slice(0, 3)
-      .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    return { ok: false, missing: false, reason: `not a daemon state document: ${issues.join('; ')}` };
+    return {
+      ok: false,
+      missing: false,
+      reason: `not a daemon state document: ${describeZodError(doc.error, 3)}`,
+    };
   }
   const entries = new Map(doc.data.targets.map((e) => [stateKey(e), e]));
   return { ok: true, entries, writtenAt: doc.data.writtenAt };

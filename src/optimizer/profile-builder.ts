@@ -5,7 +5,7 @@
  */
 import type { Grid } from '../../algorithms/optimizer/grid.js';
 import { ProfileSchema, PROFILE_KIND, type Profile, type Slo } from '../../algorithms/optimizer/profile.js';
-import { describeZodError } from './profiles.js';
+import { describeZodError } from '../api/issues.js';
 
 /**
  * Highest request rate (req/s) one replica of `model` on `gpu` sustains with requests of exactly

@@ -8,7 +8,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Document, isScalar, parseAllDocuments, visit } from 'yaml';
-import type { z } from 'zod';
+import { describeZodError } from '../api/issues.js';
 import {
   AibrixProfileSchema,
   fromAibrixProfile,
@@ -33,13 +33,6 @@ export interface ProfileDocument {
 }
 
 const PROFILE_EXTENSIONS = new Set(['.json', '.yaml', '.yml']);
-
-/** `path.to.field: message` lines, for errors that name what to fix. */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}
 
 function parseDocuments(text: string, where: string): unknown[] {
   const trimmed = text.trimStart();

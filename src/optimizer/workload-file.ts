@@ -14,7 +14,7 @@ import {
   workloadFromDistribution,
   type LoadEstimate,
 } from '../../algorithms/optimizer/workload.js';
-import { describeZodError } from './profiles.js';
+import { describeZodError } from '../api/issues.js';
 
 const HistogramDeltaSchema = z.object({
   count: z.number().nonnegative(),

@@ -16,7 +16,8 @@ import {
 } from '../../../simulator/model/hardware.js';
 import { simulatorMeasure, type CellMeasurement, type SimMeasureOptions } from '../../optimizer/measure.js';
 import { buildProfile } from '../../optimizer/profile-builder.js';
-import { describeZodError, writeProfile } from '../../optimizer/profiles.js';
+import { describeZodError } from '../../api/issues.js';
+import { writeProfile } from '../../optimizer/profiles.js';
 
 /** Defaults of the checked-in profiles (docs/optimizer.md, "Measuring profiles"). */
 export const DEFAULT_INPUT_TICKS = log2Ticks(128, 8192);
