@@ -149,19 +149,24 @@ export function externalSeries(
     : { ok: false, why: `the simulated gateway serves no series ${targetMetric}` };
 }
 
-/** How the simulator reads one external/prometheus source, or why it cannot. */
+/**
+ * How the simulator reads one external/prometheus source (a query it evaluates, or the series an
+ * external source reads off the page), or why it cannot: the one place both the up-front warnings
+ * and every read decide it.
+ */
 export function describeGatewaySource(
   source: ResolvedMetricSource,
-): { ok: true } | { ok: false; what: string; why: string } {
+):
+  | { ok: true; query: GatewayQuery }
+  | { ok: true; series: GatewaySeries }
+  | { ok: false; what: string; why: string } {
   if (source.type === 'prometheus') {
     const q = source.query ?? '';
     const p = parseGatewayQuery(q);
-    return p.ok ? { ok: true } : { ok: false, what: `prometheus query ${JSON.stringify(q)}`, why: p.why };
+    return p.ok ? p : { ok: false, what: `prometheus query ${JSON.stringify(q)}`, why: p.why };
   }
   const e = externalSeries(source.targetMetric);
-  return e.ok
-    ? { ok: true }
-    : { ok: false, what: `external targetMetric ${source.targetMetric}`, why: e.why };
+  return e.ok ? e : { ok: false, what: `external targetMetric ${source.targetMetric}`, why: e.why };
 }
 
 /**
@@ -211,7 +216,8 @@ function arrivedBy(requests: readonly SimRequest[], t: number): number {
  * the production reader, so a counter there is a rate since the previous read, missing on the first.
  */
 export class GatewayMetricSource implements MetricSource {
-  private readonly parsed = new Map<string, ParsedQuery>();
+  /** Per source type and query (or targetMetric), how it reads: parsed once per run, not per tick. */
+  private readonly described = new Map<string, ReturnType<typeof describeGatewaySource>>();
   private readonly history = new Map<string, Snapshot>();
 
   constructor(
@@ -234,10 +240,10 @@ export class GatewayMetricSource implements MetricSource {
     return q.fn === 'increase' ? n : n / (q.windowMs / 1000);
   }
 
-  /** The gateway's /metrics page (Prometheus text format). */
-  renderPage(atMs: number): string {
+  /** The gateway's /metrics page (Prometheus text format), of every series or only those given. */
+  renderPage(atMs: number, series: readonly GatewaySeries[] = GATEWAY_SERIES): string {
     const lines: string[] = [];
-    for (const s of GATEWAY_SERIES) {
+    for (const s of series) {
       lines.push(`# HELP ${s.name} ${s.help}`, `# TYPE ${s.name} ${s.type}`);
       lines.push(`${s.name} ${this.quantity(s.quantity, atMs)}`);
     }
@@ -246,29 +252,30 @@ export class GatewayMetricSource implements MetricSource {
 
   async read(req: MetricRequest): Promise<MetricReading> {
     const { source } = req;
-    const simMs = this.clock.simMs;
     const fail = (what: string, why: string): MetricReading => ({
       sample: undefined,
       errors: [`${what}: ${why}; ${GATEWAY_SUPPORTED}`],
     });
-    if (source.type === 'prometheus') {
-      const text = source.query ?? '';
-      let p = this.parsed.get(text);
-      if (p === undefined) {
-        p = parseGatewayQuery(text);
-        this.parsed.set(text, p);
-      }
-      if (!p.ok) return fail(`prometheus query ${JSON.stringify(text)}`, p.why);
-      return { sample: { scope: 'global', value: this.evaluate(p.query, simMs) }, errors: [] };
+    if (source.type !== 'external' && source.type !== 'prometheus') {
+      return fail(`${source.type} source`, 'not a gateway source');
     }
-    if (source.type !== 'external') return fail(`${source.type} source`, 'not a gateway source');
-    const e = externalSeries(source.targetMetric);
-    if (!e.ok) return fail(`external targetMetric ${source.targetMetric}`, e.why);
-    // One gateway serving one model: the page has no model_name label to select on.
+    const text = source.type === 'prometheus' ? (source.query ?? '') : source.targetMetric;
+    const cacheKey = `${source.type}|${text}`;
+    let d = this.described.get(cacheKey);
+    if (d === undefined) {
+      d = describeGatewaySource(source);
+      this.described.set(cacheKey, d);
+    }
+    if (!d.ok) return fail(d.what, d.why);
+    const simMs = this.clock.simMs;
+    if ('query' in d)
+      return { sample: { scope: 'global', value: this.evaluate(d.query, simMs) }, errors: [] };
+    // One gateway serving one model: the page has no model_name label to select on. The page holds
+    // only the series read, which is all the reader looks at: this runs on every tick.
     const { modelName: _ignored, ...unlabelled } = source;
     const key = `${req.owner.namespace}/${req.owner.name}|${source.targetMetric}`;
     const v = externalValue(
-      this.renderPage(simMs),
+      this.renderPage(simMs, [d.series]),
       'text/plain; version=0.0.4',
       unlabelled,
       req.nowMs,

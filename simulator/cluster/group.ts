@@ -224,8 +224,15 @@ class GroupGateway {
   private planned: number[] = [];
 
   route(req: SimRequest, t: number): void {
-    let i = this.pick(req);
-    if (this.policy !== 'least-requests' && this.saturated(i)) i = this.spill(req, i);
+    let i: number;
+    if (this.policy === 'least-requests') i = this.leastRequests();
+    else {
+      // Once per request: the pick and the spill both weigh every pool by it.
+      const key = this.key(req.inputTokens, req.outputTokens);
+      const rates = this.rates(req);
+      i = this.pick(key, rates);
+      if (this.saturated(i)) i = this.spill(key, rates, i);
+    }
     this.sent[i] = (this.sent[i] ?? 0) + 1;
     this.poolOf[req.id] = i;
     this.pools[i]!.cluster.arrive(req, t);
@@ -237,12 +244,11 @@ class GroupGateway {
     return `${i}:${o}`;
   }
 
-  private pick(req: SimRequest): number {
-    if (this.policy === 'least-requests') return this.leastRequests();
-    const key = this.key(req.inputTokens, req.outputTokens);
+  /** A size-aware pick: `key` is the request's bucket, `rates` a replica's rate per pool for it. */
+  private pick(key: string, rates: readonly number[]): number {
     const byCapacity = (): Array<{ pool: number; weight: number }> =>
       this.pools
-        .map((p, pool) => ({ pool, weight: p.cluster.ready.length * this.rate(pool, req) }))
+        .map((p, pool) => ({ pool, weight: p.cluster.ready.length * rates[pool]! }))
         .filter((w) => w.weight > 0);
     if (this.policy === 'plan') {
       // A pool takes its planned share scaled by how much of its planned capacity is ready; the
@@ -250,7 +256,7 @@ class GroupGateway {
       const shares = (this.routes.get(key) ?? []).map((w) => {
         const planned = this.planned[w.pool] ?? 0;
         const ready = this.pools[w.pool]!.cluster.ready.length;
-        const able = this.rate(w.pool, req) > 0;
+        const able = rates[w.pool]! > 0;
         return { pool: w.pool, weight: planned > 0 && able ? w.weight * Math.min(1, ready / planned) : 0 };
       });
       const covered = shares.reduce((a, w) => a + w.weight, 0);
@@ -273,7 +279,7 @@ class GroupGateway {
     // Nothing ready can serve it: queue where capacity is coming (or the plan wants it).
     const planned = this.routes.get(key) ?? [];
     if (planned.length > 0) return planned.reduce((a, b) => (b.weight > a.weight ? b : a)).pool;
-    const able = this.pools.findIndex((p, pool) => this.rate(pool, req) > 0 && p.cluster.liveCount > 0);
+    const able = this.pools.findIndex((p, pool) => rates[pool]! > 0 && p.cluster.liveCount > 0);
     if (able >= 0) return able;
     const any = this.pools.findIndex((p) => p.cluster.ready.length > 0);
     return any >= 0 ? any : 0;
@@ -295,26 +301,25 @@ class GroupGateway {
    * plan): send the request to another pool that can serve its bucket and has no queue, by ready
    * capacity, as a load-aware gateway would; else keep the choice.
    */
-  private spill(req: SimRequest, chosen: number): number {
+  private spill(key: string, rates: readonly number[], chosen: number): number {
     const free = this.pools
       .map((p, pool) => ({
         pool,
-        weight: pool === chosen || this.saturated(pool) ? 0 : p.cluster.ready.length * this.rate(pool, req),
+        weight: pool === chosen || this.saturated(pool) ? 0 : p.cluster.ready.length * rates[pool]!,
       }))
       .filter((w) => w.weight > 0);
-    return free.length > 0
-      ? this.weighted(`spill:${this.key(req.inputTokens, req.outputTokens)}`, free)
-      : chosen;
+    return free.length > 0 ? this.weighted(`spill:${key}`, free) : chosen;
   }
 
   /**
-   * A replica's rate in the profile for the request's own size: the first measured lengths at or
-   * above it (`profileMaxRps`), not the nearest tick, which may lie below it. A pool whose profile
-   * does not reach the request cannot serve it within the SLO and is never offered it.
+   * Per pool, a replica's rate in its profile for the request's own size: the first measured
+   * lengths at or above it (`profileMaxRps`), not the nearest tick, which may lie below it. A pool
+   * whose profile does not reach the request cannot serve it within the SLO and is never offered it.
    */
-  private rate(pool: number, req: SimRequest): number {
-    const profile = this.pools[pool]!.profile;
-    return profile ? profileMaxRps(profile, req.inputTokens, req.outputTokens) : 0;
+  private rates(req: SimRequest): number[] {
+    return this.pools.map((p) =>
+      p.profile ? profileMaxRps(p.profile, req.inputTokens, req.outputTokens) : 0,
+    );
   }
 
   /** Smooth weighted round-robin (nginx's): deterministic and evenly interleaved. */

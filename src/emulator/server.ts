@@ -9,7 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../observability/log.js';
-import { ReplicaModel, type ReplicaEvent, type ReplicaOptions } from '../../simulator/model/replica.js';
+import {
+  ReplicaModel,
+  type ReplicaEvent,
+  type ReplicaOptions,
+  type RequestResult,
+} from '../../simulator/model/replica.js';
 import { METRICS_FORMATS, type MetricsFormat } from '../../simulator/model/metrics.js';
 import { PROMETHEUS_TEXT_CONTENT_TYPE } from '../../simulator/model/exposition.js';
 import { Rng } from '../../simulator/traces/rng.js';
@@ -81,8 +86,8 @@ interface InFlight {
   finishReason: 'stop' | 'length';
   sent: number;
   done: boolean;
-  /** Set when the client asked for TIMING_REQUEST_HEADER: model-time arrival and first token. */
-  timing?: { arrivalMs: number; firstTokenMs?: number };
+  /** The client asked for TIMING_REQUEST_HEADER. */
+  timed: boolean;
 }
 
 /**
@@ -169,14 +174,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
     const f = inflight.get(String(ev.id));
     if (f === undefined || f.done) return;
     if (ev.type === 'tokens') {
-      if (f.timing && f.timing.firstTokenMs === undefined) f.timing.firstTokenMs = ev.timeMs;
       if (f.req.stream) {
         const text = fillerText(f.sent, ev.total);
         f.res.write(chunkEvent(f.endpoint, f.id, f.created, served, { text }));
       }
       f.sent = ev.total;
     } else if (ev.type === 'finished') {
-      finish(f, ev.result.outputTokens);
+      finish(f, ev.result);
     } else if (ev.type === 'rejected') {
       f.done = true;
       inflight.delete(f.id);
@@ -197,15 +201,14 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
     }
   }
 
-  function finish(f: InFlight, generated: number): void {
+  function finish(f: InFlight, result: RequestResult): void {
+    const generated = result.outputTokens;
     f.done = true;
     inflight.delete(f.id);
     const u = usage(f.req.promptTokens, generated);
-    const t = f.timing;
+    // The model's own TTFT (arrival as enqueued → first token); none without a first token.
     const timing: Record<string, string> =
-      t?.firstTokenMs !== undefined
-        ? { [TIMING_RESPONSE_HEADER]: (t.firstTokenMs - t.arrivalMs).toFixed(3) }
-        : {};
+      f.timed && generated > 0 ? { [TIMING_RESPONSE_HEADER]: result.ttftMs.toFixed(3) } : {};
     if (f.req.stream) {
       f.res.write(
         chunkEvent(f.endpoint, f.id, f.created, served, { text: '', finishReason: f.finishReason }),
@@ -281,8 +284,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       finishReason: out.reason,
       sent: 0,
       done: false,
+      timed: req.headers[TIMING_REQUEST_HEADER] !== undefined,
     };
-    const timed = req.headers[TIMING_REQUEST_HEADER] !== undefined;
     inflight.set(id, f);
     res.on('close', () => {
       if (!f.done) {
@@ -298,13 +301,12 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
         connection: 'keep-alive',
-        ...(timed ? { trailer: TIMING_RESPONSE_HEADER } : {}),
+        ...(f.timed ? { trailer: TIMING_RESPONSE_HEADER } : {}),
       });
       if (endpoint === 'chat')
         res.write(chunkEvent(endpoint, id, f.created, served, { role: true, text: '' }));
     }
     const now = modelNow();
-    if (timed) f.timing = { arrivalMs: now };
     model.enqueue(
       {
         id,

@@ -13,9 +13,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { controlPlaneSkipReason, type ControlPlane } from '../support/controlplane.js';
 import {
   createNamespaces,
+  createPodAutoscaler,
   deploymentWithReadyPods,
   GROUP,
   installCrd,
+  paStatus,
   startApiServer,
 } from './support/k8s-fixtures.js';
 import { mergePatch, type KubeClients } from '../../src/k8s/client.js';
@@ -80,32 +82,14 @@ describe.skipIf(skipReason !== undefined)('controller on a real apiserver', () =
       return h;
     });
 
-  const status = async (name: string) =>
-    (
-      (await c.custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: 'v1alpha1',
-        namespace: NS,
-        plural: 'podautoscalers',
-        name,
-      })) as {
-        status?: InferscaleStatus;
-      }
-    ).status;
+  const status = (name: string) => paStatus(c, NS, name);
   const condition = async (name: string, type: string) =>
     (await status(name))?.conditions?.find((x) => x.type === type);
   const replicas = async (name: string) =>
     (await c.apps.readNamespacedDeployment({ name, namespace: NS })).spec?.replicas;
   const events = async (name: string, namespace = NS) =>
     (await c.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })).items;
-  const createPa = (body: unknown) =>
-    c.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1alpha1',
-      namespace: NS,
-      plural: 'podautoscalers',
-      body,
-    });
+  const createPa = (body: unknown) => createPodAutoscaler(c, NS, body);
 
   async function deploymentWithPods(name: string, replicas: number, readyPods: number, value: number) {
     const pods = await deploymentWithReadyPods(c, { namespace: NS, name, replicas, readyPods, subnet: 2 });

@@ -8,15 +8,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { controlPlaneSkipReason, type ControlPlane } from '../support/controlplane.js';
 import {
   createNamespaces,
+  createPodAutoscaler,
   deploymentWithReadyPods,
   GROUP,
   installCrd,
+  paStatus,
   startApiServer,
 } from './support/k8s-fixtures.js';
 import type { KubeClients } from '../../src/k8s/client.js';
 import { startController, type ControllerHandle } from '../../src/controller/controller.js';
 import { TableMetricSource } from '../../src/engine/memory.js';
-import type { InferscaleStatus } from '../../src/api/schema.js';
 import { StaticProfileSource } from '../../src/optimizer/profile-source.js';
 import type { TokenHistogramSource, TokenReading } from '../../src/optimizer/token-scraper.js';
 import { PROFILE_KIND, ProfileSchema } from '../../algorithms/optimizer/profile.js';
@@ -84,24 +85,8 @@ describe.skipIf(skipReason !== undefined)('OPTIMIZER model group on a real apise
   let c: KubeClients;
   let ctl: ControllerHandle;
 
-  const status = async (name: string) =>
-    (
-      (await c.custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: 'v1alpha1',
-        namespace: NS,
-        plural: 'podautoscalers',
-        name,
-      })) as { status?: InferscaleStatus }
-    ).status;
-  const createPa = (body: object) =>
-    c.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: 'v1alpha1',
-      namespace: NS,
-      plural: 'podautoscalers',
-      body,
-    });
+  const status = (name: string) => paStatus(c, NS, name);
+  const createPa = (body: object) => createPodAutoscaler(c, NS, body);
   const replicas = async (name: string) =>
     (await c.apps.readNamespacedDeployment({ name, namespace: NS })).spec?.replicas;
 

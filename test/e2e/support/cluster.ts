@@ -23,6 +23,9 @@ import { startLoad, type LoadDriver, type RateStep } from '../../support/load-dr
 import { auditFlags } from './audit.js';
 import { WorkloadRecorder } from './recorder.js';
 
+// The PodAutoscaler calls the integration tests make too.
+export { createPodAutoscaler, paStatus } from '../../integration/support/k8s-fixtures.js';
+
 export const GROUP = 'autoscaling.inferscale.dev';
 export const REPO_ROOT = new URL('../../../', import.meta.url).pathname;
 export const SYSTEM_NS = 'inferscale-system';
@@ -360,31 +363,6 @@ export function runningRequestsAutoscaler(
     value: '4',
     ...o,
   });
-}
-
-export async function createPodAutoscaler(c: KubeClients, namespace: string, body: unknown): Promise<void> {
-  await c.custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: 'v1alpha1',
-    namespace,
-    plural: 'podautoscalers',
-    body,
-  });
-}
-
-export async function paStatus(
-  c: KubeClients,
-  namespace: string,
-  name: string,
-): Promise<InferscaleStatus | undefined> {
-  const obj = (await c.custom.getNamespacedCustomObject({
-    group: GROUP,
-    version: 'v1alpha1',
-    namespace,
-    plural: 'podautoscalers',
-    name,
-  })) as { status?: InferscaleStatus };
-  return obj.status;
 }
 
 export function condition(status: InferscaleStatus | undefined, type: string) {

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { vi } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../support/controlplane.js';
 import { makeClients, mergePatch, type KubeClients } from '../../../src/k8s/client.js';
+import type { InferscaleStatus } from '../../../src/api/schema.js';
 
 export const GROUP = 'autoscaling.inferscale.dev';
 const CRD = new URL('../../../config/crd/autoscaling.inferscale.dev_podautoscalers.yaml', import.meta.url);
@@ -106,4 +107,31 @@ export async function deploymentWithReadyPods(
     pods.push(pod);
   }
   return pods;
+}
+
+/** Creates a PodAutoscaler from its manifest (an object, as the API takes it). */
+export async function createPodAutoscaler(c: KubeClients, namespace: string, body: unknown): Promise<void> {
+  await c.custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: 'v1alpha1',
+    namespace,
+    plural: 'podautoscalers',
+    body,
+  });
+}
+
+/** A PodAutoscaler's status as last written, or undefined before the first write. */
+export async function paStatus(
+  c: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<InferscaleStatus | undefined> {
+  const obj = (await c.custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: 'v1alpha1',
+    namespace,
+    plural: 'podautoscalers',
+    name,
+  })) as { status?: InferscaleStatus };
+  return obj.status;
 }
