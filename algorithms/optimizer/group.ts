@@ -238,10 +238,10 @@ export function decideGroup(input: GroupDecisionInput): GroupDecision {
     const reactive = t.reactive;
     if (plan !== undefined) {
       const p = planned.get(t.gpu) ?? 0;
-      if (reactive !== undefined && reactive > p && (p > 0 || planShort)) {
-        return { rec: reactive, planned: p, reason: `plan ${p}, raised to the reactive floor ${reactive}` };
-      }
       if (reactive !== undefined && reactive > p) {
+        if (p > 0 || planShort) {
+          return { rec: reactive, planned: p, reason: `plan ${p}, raised to the reactive floor ${reactive}` };
+        }
         return {
           rec: p,
           planned: p,

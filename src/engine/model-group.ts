@@ -98,6 +98,13 @@ export interface GroupTickResult {
   dryRun: boolean;
 }
 
+/** A tick's measured load and its trend over the last window (req/s per s), once settled. */
+interface Trend {
+  measured: Extract<LoadEstimate, { kind: 'ok' }>;
+  slope: number;
+  note: string;
+}
+
 interface GroupRuntime {
   history: TokenHistory;
   behavior: Map<string, BehaviorState>;
@@ -107,12 +114,8 @@ interface GroupRuntime {
   cheaperSinceMs?: number;
   /** Per target, the counts of the plan the group last chose. */
   committed?: number[];
-  /** The measured load fell by more than the headroom over the last window. */
-  falling?: boolean;
   /** When the first load was planned for (the envelope covers a whole window after that). */
   firstPlannedMs?: number;
-  /** This tick's measured load and its trend over the last window (req/s per s), once settled. */
-  trend?: { measured: Extract<LoadEstimate, { kind: 'ok' }>; slope: number; note: string };
   /** Measured total rates, for the trend, and when the first was. */
   rates: Array<{ atMs: number; rps: number }>;
   firstRateMs?: number;
@@ -204,6 +207,8 @@ export class ModelGroupEngine {
     const matched = matchProfiles(opt.targets, opt.model, searchPaths, loaded);
     const grid = unionGrid(matched.profiles.filter((p): p is Profile => p !== undefined));
     let load: LoadEstimate;
+    let trend: Trend | undefined;
+    let falling = false;
     if (grid === undefined) {
       // No profile at all: `optimize` says so (no-profile) before it looks at the load.
       load = { kind: 'ok', workload: emptyWorkload({ input: [1], output: [1] }), notes: [] };
@@ -220,7 +225,14 @@ export class ModelGroupEngine {
         rounding: 'nearest',
       });
       if (load.kind === 'ok') {
-        load = withTrend(load, rt, nowMs, opt.windowSeconds, opt.forecastSeconds, opt.headroom);
+        ({ load, trend, falling } = withTrend(
+          load,
+          rt,
+          nowMs,
+          opt.windowSeconds,
+          opt.forecastSeconds,
+          opt.headroom,
+        ));
       }
     }
     const gpus: GpuOption[] = opt.targets.map((t, i) => ({
@@ -264,7 +276,7 @@ export class ModelGroupEngine {
         const peak = () => (peaked ??= solve(gpus, envelope!));
         const far =
           opt.forecastSeconds > 0
-            ? trendAhead(rt, opt.forecastSeconds + windowSeconds, opt.headroom)
+            ? trendAhead(trend, opt.forecastSeconds + windowSeconds, opt.headroom)
             : undefined;
         const ahead = far !== undefined && far.workload.totalRps > rpsOf(envelope ?? load) ? far : undefined;
         // Shrinking within the mix needs an envelope over a whole window (the HPA's stabilisation).
@@ -300,7 +312,7 @@ export class ModelGroupEngine {
           hysteresis: opt.hysteresis,
           windowMs: windowSeconds * 1000,
           cheaperSinceMs: rt.cheaperSinceMs,
-          falling: rt.falling === true,
+          falling,
         });
         rt.cheaperSinceMs = choice.cheaperSinceMs;
         result = choice.note
@@ -544,38 +556,35 @@ function withTrend(
   windowSeconds: number,
   forecastSeconds: number,
   headroom: number,
-): LoadEstimate {
+): {
+  load: LoadEstimate;
+  trend?: Trend;
+  /** The measured load fell by more than the headroom over the last window. */
+  falling: boolean;
+} {
   const rps = load.workload.totalRps;
-  rt.trend = undefined;
   rt.firstRateMs ??= nowMs;
   rt.rates.push({ atMs: nowMs, rps });
   const cutoff = nowMs - windowSeconds * 1000;
   let past: { atMs: number; rps: number } | undefined;
   for (const r of rt.rates) if (r.atMs <= cutoff) past = r;
   if (past !== undefined) rt.rates = rt.rates.filter((r) => r.atMs >= past!.atMs);
-  rt.falling = past !== undefined && rps < past.rps / (1 + headroom);
+  const falling = past !== undefined && rps < past.rps / (1 + headroom);
   // An estimate from before the history covered a whole window is not a baseline for a trend.
   const settled = past !== undefined && past.atMs >= rt.firstRateMs + windowSeconds * 1000;
-  if (forecastSeconds <= 0 || past === undefined || !settled || !(rps > 0)) return load;
-  const slope = (rps - past.rps) / ((nowMs - past.atMs) / 1000);
-  rt.trend = {
+  if (forecastSeconds <= 0 || past === undefined || !settled || !(rps > 0)) return { load, falling };
+  const trend: Trend = {
     measured: load,
-    slope,
+    slope: (rps - past.rps) / ((nowMs - past.atMs) / 1000),
     note: `the load grew from ${past.rps.toFixed(2)} to ${rps.toFixed(2)} req/s in ${Math.round((nowMs - past.atMs) / 1000)} s`,
   };
-  // The headroom already covers growth up to itself (and the noise of two window estimates):
-  // plan for load × max(1 + headroom, forecast / load).
-  const ratio = Math.min(2, (rps + slope * forecastSeconds) / rps);
-  const factor = ratio / (1 + headroom);
-  if (!(factor > 1.001)) return load;
-  return {
-    kind: 'ok',
-    workload: scaleWorkload(load.workload, factor),
-    notes: [
-      ...load.notes,
-      `planning for ${(rps * ratio).toFixed(2)} req/s: ${rt.trend.note}; extrapolated ${forecastSeconds} s ahead`,
-    ],
-  };
+  const ahead = extrapolate(
+    trend,
+    forecastSeconds,
+    headroom,
+    (target) => `planning for ${target}: ${trend.note}; extrapolated ${forecastSeconds} s ahead`,
+  );
+  return { load: ahead ?? load, trend, falling };
 }
 
 /**
@@ -586,12 +595,31 @@ function withTrend(
  * a mix sized for the next cold start only is outgrown, and moved away from again, minutes later.
  */
 function trendAhead(
-  rt: GroupRuntime,
+  trend: Trend | undefined,
   horizonSeconds: number,
   headroom: number,
 ): Extract<LoadEstimate, { kind: 'ok' }> | undefined {
-  const trend = rt.trend;
   if (trend === undefined || !(trend.slope > 0)) return undefined;
+  return extrapolate(
+    trend,
+    horizonSeconds,
+    headroom,
+    (target) =>
+      `a move to other types is sized for ${target}: ${trend.note}; extrapolated ${horizonSeconds} s ahead (a cold start, then a stabilisation window)`,
+  );
+}
+
+/**
+ * The measured load scaled to where its trend is `horizonSeconds` ahead, at most twice it, or
+ * undefined when that is within the headroom. The headroom already covers growth up to itself
+ * (and the noise of two window estimates): plan for load × max(1 + headroom, forecast / load).
+ */
+function extrapolate(
+  trend: Trend,
+  horizonSeconds: number,
+  headroom: number,
+  note: (target: string) => string,
+): Extract<LoadEstimate, { kind: 'ok' }> | undefined {
   const rps = trend.measured.workload.totalRps;
   const ratio = Math.min(2, (rps + trend.slope * horizonSeconds) / rps);
   const factor = ratio / (1 + headroom);
@@ -599,10 +627,7 @@ function trendAhead(
   return {
     kind: 'ok',
     workload: scaleWorkload(trend.measured.workload, factor),
-    notes: [
-      ...trend.measured.notes,
-      `a move to other types is sized for ${(rps * ratio).toFixed(2)} req/s: ${trend.note}; extrapolated ${horizonSeconds} s ahead (a cold start, then a stabilisation window)`,
-    ],
+    notes: [...trend.measured.notes, note(`${(rps * ratio).toFixed(2)} req/s`)],
   };
 }
 
